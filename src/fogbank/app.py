@@ -1,0 +1,257 @@
+"""build_app(config) -> the ASGI application: one request's way through routing, auth, parse, dispatch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fogbank import __version__
+from fogbank.config import Config
+from fogbank.context import RequestContext
+from fogbank.errors import AwsError, InternalFailure, NotImplementedOperation
+from fogbank.protocol import accounts, auth
+from fogbank.protocol.dispatch import Handler, Provider, operations_of
+from fogbank.protocol.http import BytesBody, Headers, HttpRequest, HttpResponse, StreamingBody
+from fogbank.protocol.parser import parse_request
+from fogbank.protocol.routing import Route, Router, read_scope
+from fogbank.protocol.serializer import serialize_error, serialize_response
+from fogbank.protocol.specs import ServiceSpec
+from fogbank.protocol.validation import validate
+from fogbank.services.registry import build_providers
+
+log = logging.getLogger("fogbank")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+STREAM_CHUNK = 1024 * 1024
+
+
+class FogbankApp:
+    """The ASGI callable. Providers are synchronous and run on a bounded worker pool."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.started = time.time()
+        self.keys = accounts.KeyStore(config)
+        self.providers: list[Provider] = build_providers(config, self.keys)
+        self.handlers: dict[tuple[str, str], Handler] = {}
+        self.provider_of: dict[str, Provider] = {}
+        specs: list[ServiceSpec] = []
+        for provider in self.providers:
+            for service in provider.services:
+                specs.append(ServiceSpec.load(service))
+                self.provider_of[service] = provider
+                for op_name, handler in operations_of(provider).items():
+                    self.handlers[(service, op_name)] = handler
+        self.router = Router(specs)
+        self.executor = ThreadPoolExecutor(config.worker_threads, thread_name_prefix="fogbank-op")
+
+    # ------------------------------------------------------------------ ASGI entry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = await self._read_request(scope, receive)
+        if request.path.startswith("/_fogbank/"):
+            response = self._internal(request)
+        else:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(self.executor, self.handle, request)
+        await self._send(send, response, scope["method"] == "HEAD")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close(self) -> None:
+        for provider in self.providers:
+            try:
+                provider.close()
+            except Exception:
+                log.exception("closing %s failed", type(provider).__name__)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _read_request(self, scope: Scope, receive: Receive) -> HttpRequest:
+        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        path = path.split("?", 1)[0]
+        length_text = headers.get("content-length")
+        length = int(length_text) if length_text and length_text.isdigit() else None
+        request = HttpRequest(scope["method"], path, scope.get("query_string", b"").decode("latin-1"),
+                              headers, content_length=length)
+        if length is not None and length > self.config.inline_body_limit:
+            request.body = StreamingBody(receive, asyncio.get_running_loop())
+            return request
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+            if length is None and sum(map(len, chunks)) > self.config.inline_body_limit and more:
+                request.body = StreamingBody(receive, asyncio.get_running_loop(), b"".join(chunks), True)
+                return request
+        request.body = BytesBody(b"".join(chunks))
+        return request
+
+    async def _send(self, send: Send, response: HttpResponse, head: bool) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        body = response.body
+        if isinstance(body, (bytes, bytearray)):
+            if not any(k == b"content-length" for k, _ in headers):
+                headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": response.status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"" if head else bytes(body)})
+            return
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        iterator: Iterator[bytes] = iter(body)
+        loop = asyncio.get_running_loop()
+        try:
+            if not head:
+                while True:
+                    chunk = await loop.run_in_executor(self.executor, next, iterator, None)
+                    if chunk is None:
+                        break
+                    if chunk:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            close = getattr(iterator, "close", None) or getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    # ------------------------------------------------------------------ one AWS request
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        route: Route | None = None
+        ctx: RequestContext | None = None
+        params: dict[str, Any] | None = None
+        try:
+            raw = self._raw_route(request, request_id)
+            if raw is not None:
+                return raw
+            route = self.router.route(request)
+            ctx = self._context(request, route, request_id)
+            params = parse_request(route.operation, route.wire_protocol, request, route.labels)
+            if route.wire_protocol != "rest-xml":
+                validate(params, route.operation.input_shape, route.wire_protocol == "query")
+            handler = self.handlers.get((route.spec.name, route.operation.name))
+            if handler is None:
+                raise NotImplementedOperation(
+                    f"The operation {route.operation.name} of service {route.spec.name} is not implemented "
+                    "by fogbank.")
+            output = handler(ctx, params) or {}
+            response = serialize_response(route.operation, route.wire_protocol, output, request_id,
+                                          route.json_version)
+            if ctx.status_override is not None:
+                response.status = ctx.status_override
+        except AwsError as error:
+            response = self._error_response(error, route, request, request_id)
+        except Exception:
+            log.exception("internal failure in %s", route.operation.name if route else request.path)
+            response = self._error_response(InternalFailure("We encountered an internal error. Please try "
+                                                            "again."), route, request, request_id)
+        if ctx is not None:
+            response.headers.extend(ctx.extra_headers)
+            provider = self.provider_of.get(ctx.service)
+            if provider is not None:
+                provider.decorate_response(ctx, params, response.headers)
+        return response
+
+    def _raw_route(self, request: HttpRequest, request_id: str) -> HttpResponse | None:
+        """Requests outside every botocore model (S3's CORS preflight and browser POST uploads)."""
+        for provider in self.providers:
+            raw = getattr(provider, "raw_route", None)
+            if raw is None:
+                continue
+            handler = raw(request)
+            if handler is not None:
+                scope = read_scope(request)
+                identity = self.keys.resolve(scope.access_key)
+                ctx = RequestContext(identity.account_id, scope.region or self.config.default_region,
+                                     request_id, provider.services[0], handler.__name__, request,
+                                     access_key=scope.access_key)
+                try:
+                    response: HttpResponse = handler(ctx, request)
+                except AwsError as error:
+                    return serialize_error(error, "rest-xml", request_id, request.method)
+                response.headers.extend(ctx.extra_headers)
+                return response
+        return None
+
+    def _context(self, request: HttpRequest, route: Route, request_id: str) -> RequestContext:
+        scope = route.scope
+        region = scope.region or self.config.default_region
+        if self.config.auth == "strict":
+            identity = auth.authenticate(request, self.keys, route.spec.signing_name, self.config)
+        else:
+            identity = self.keys.resolve(scope.access_key)
+        return RequestContext(identity.account_id, region, request_id, route.spec.name, route.operation.name,
+                              request, access_key=scope.access_key)
+
+    def _error_response(self, error: AwsError, route: Route | None, request: HttpRequest,
+                        request_id: str) -> HttpResponse:
+        if route is None:
+            wire = _guess_wire_protocol(request)
+            return serialize_error(error, wire, request_id, request.method)
+        metadata = route.spec.model.metadata
+        return serialize_error(error, route.wire_protocol, request_id, request.method, route.json_version,
+                               bool(metadata.get("awsQueryCompatible")), metadata.get("xmlNamespace"))
+
+    # ------------------------------------------------------------------ /_fogbank/
+
+    def health(self) -> dict[str, Any]:
+        services: dict[str, Any] = {}
+        for provider in self.providers:
+            try:
+                state = provider.health()
+            except Exception as exc:
+                state = {"state": "error", "error": str(exc)}
+            for service in provider.services:
+                services[service] = state
+        return {"version": __version__, "data_dir": str(self.config.data_dir), "auth": self.config.auth,
+                "uptime_seconds": round(time.time() - self.started, 1), "services": services}
+
+    def _internal(self, request: HttpRequest) -> HttpResponse:
+        if request.path.rstrip("/") == "/_fogbank/health" and request.method in ("GET", "HEAD"):
+            body = json.dumps(self.health(), indent=2).encode()
+            return HttpResponse(200, [("content-type", "application/json")], body)
+        return HttpResponse(404, [("content-type", "application/json")],
+                            json.dumps({"message": f"no internal route {request.path}"}).encode())
+
+
+def _guess_wire_protocol(request: HttpRequest) -> str:
+    """The best protocol to answer a request that could not be routed to an operation."""
+    if request.headers.get("x-amz-target"):
+        return "json"
+    if (request.headers.get("smithy-protocol") or "") == "rpc-v2-cbor":
+        return "smithy-rpc-v2-cbor"
+    if "Action" in request.query_dict or (request.headers.get("content-type") or "").startswith(
+            "application/x-www-form-urlencoded"):
+        return "query"
+    return "rest-xml"
+
+
+def build_app(config: Config) -> FogbankApp:
+    return FogbankApp(config)

@@ -1,0 +1,1 @@
+"""Shared engines that know nothing of AWS shapes."""

@@ -1,0 +1,1 @@
+"""Everything about the AWS wire format, nothing about any one service."""

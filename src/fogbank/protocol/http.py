@@ -1,0 +1,135 @@
+"""The HTTP request and response as the protocol layer sees them, independent of the ASGI server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, unquote
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Headers:
+    """Case-insensitive, order-keeping, multi-valued HTTP headers."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items = [(k.lower(), v) for k, v in items]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        for key, value in self._items:
+            if key == name:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self._items if k == name]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+class BytesBody(io.BytesIO):
+    """A request body already read whole (small requests)."""
+
+
+class StreamingBody:
+    """A large request body read chunk by chunk from the event loop, from a worker thread.
+
+    Providers are synchronous and run in threads; this bridges their blocking read() to ASGI's receive().
+    """
+
+    def __init__(self, receive: Callable[[], Awaitable[dict[str, Any]]], loop: asyncio.AbstractEventLoop,
+                 first: bytes = b"", more: bool = True) -> None:
+        self._receive = receive
+        self._loop = loop
+        self._buffer = bytearray(first)
+        self._more = more
+
+    def _fill(self) -> bool:
+        while self._more:
+            message = asyncio.run_coroutine_threadsafe(self._receive(), self._loop).result()
+            if message["type"] == "http.disconnect":
+                self._more = False
+                raise ConnectionError("client disconnected before the body was complete")
+            chunk = message.get("body", b"")
+            self._more = bool(message.get("more_body", False))
+            if chunk:
+                self._buffer += chunk
+                return True
+        return False
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size is None or size < 0:
+            while self._fill():
+                pass
+            data = bytes(self._buffer)
+            self._buffer.clear()
+            return data
+        while len(self._buffer) < size and self._fill():
+            pass
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str  # percent-encoded, as sent
+    query_string: str  # raw, without '?'
+    headers: Headers
+    body: Readable = field(default_factory=BytesBody)
+    content_length: int | None = None
+
+    @cached_property
+    def query(self) -> list[tuple[str, str]]:
+        return parse_qsl(self.query_string, keep_blank_values=True)
+
+    @cached_property
+    def query_dict(self) -> dict[str, str]:
+        return dict(self.query)
+
+    @property
+    def decoded_path(self) -> str:
+        return unquote(self.path)
+
+    @property
+    def host(self) -> str:
+        return self.headers.get("host", "") or ""
+
+    def read_body(self) -> bytes:
+        """Reads the whole body; for bodies that the protocol needs whole (JSON, XML, CBOR, forms)."""
+        if isinstance(self.body, BytesBody):
+            return self.body.getvalue()
+        data = self.body.read()
+        self.body = BytesBody(data)
+        return data
+
+
+ResponseBody = bytes | Iterable[bytes]
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: ResponseBody = b""

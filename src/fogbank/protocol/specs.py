@@ -1,0 +1,154 @@
+"""botocore's service models, loaded once, with the indexes routing needs.
+
+The models are the single source of truth for every wire format: operation names, HTTP bindings,
+member locations, XML names, timestamp formats and constraints all come from them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+
+import botocore.session
+from botocore.model import OperationModel, ServiceModel
+
+_LABEL = re.compile(r"\{([^}]+)\}")
+
+
+@cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+_lock = threading.Lock()
+
+
+@cache
+def service_model(name: str) -> ServiceModel:
+    with _lock:
+        return _session().get_service_model(name)
+
+
+def protocol_of(model: ServiceModel) -> str:
+    """The protocol a server answers in by default: the model's first listed protocol."""
+    protocols = model.metadata.get("protocols")
+    return protocols[0] if protocols else model.metadata["protocol"]
+
+
+@dataclass(frozen=True)
+class RestRoute:
+    """One operation's HTTP binding compiled for matching incoming requests."""
+
+    operation: str
+    method: str
+    pattern: re.Pattern[str]
+    labels: tuple[str, ...]
+    literal_query: tuple[tuple[str, str | None], ...]
+    required_query: tuple[str, ...]
+    required_headers: tuple[str, ...]
+    literal_chars: int
+
+    def score(self, query: dict[str, str], headers_present: set[str]) -> tuple[int, int, int] | None:
+        for key, value in self.literal_query:
+            if key not in query or (value is not None and query[key] != value):
+                return None
+        if any(q not in query for q in self.required_query):
+            return None
+        if any(h not in headers_present for h in self.required_headers):
+            return None
+        specific = len(self.literal_query) + len(self.required_query) + len(self.required_headers)
+        return (self.literal_chars, specific, -len(self.labels))
+
+
+def _compile_route(op: OperationModel) -> RestRoute:
+    uri = op.http["requestUri"]
+    path, _, query = uri.partition("?")
+    labels: list[str] = []
+    regex = "^"
+    pos = 0
+    literal_chars = 0
+    for m in _LABEL.finditer(path):
+        literal = path[pos:m.start()]
+        regex += re.escape(literal)
+        literal_chars += len(literal.strip("/"))
+        name = m.group(1)
+        if name.endswith("+"):
+            name = name[:-1]
+            regex += f"(?P<{name}>.+)"
+        else:
+            regex += f"(?P<{name}>[^/]+)"
+        labels.append(name)
+        pos = m.end()
+    tail = path[pos:]
+    literal_chars += len(tail.strip("/"))
+    greedy_end = bool(labels) and not tail and path.endswith("+}")
+    regex += re.escape(tail) + "$" if greedy_end or path == "/" else re.escape(tail.rstrip("/")) + "/?$"
+    literal_query: list[tuple[str, str | None]] = []
+    for part in filter(None, query.split("&")):
+        key, eq, value = part.partition("=")
+        literal_query.append((key, value if eq else None))
+    required_query: list[str] = []
+    required_headers: list[str] = []
+    shape = op.input_shape
+    if shape is not None:
+        for member_name in shape.required_members:
+            member = shape.members[member_name]
+            location = member.serialization.get("location")
+            wire = member.serialization.get("name", member_name)
+            if location == "querystring":
+                required_query.append(wire)
+            elif location == "header":
+                required_headers.append(wire.lower())
+    return RestRoute(op.name, op.http.get("method", "POST"), re.compile(regex), tuple(labels),
+                     tuple(literal_query), tuple(required_query), tuple(required_headers), literal_chars)
+
+
+@dataclass
+class ServiceSpec:
+    """A served AWS service: its model, protocol and precompiled routes."""
+
+    name: str
+    model: ServiceModel
+    protocol: str
+    routes: dict[str, list[RestRoute]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, name: str) -> ServiceSpec:
+        model = service_model(name)
+        spec = cls(name, model, protocol_of(model))
+        if spec.protocol.startswith("rest"):
+            for op_name in model.operation_names:
+                route = _compile_route(model.operation_model(op_name))
+                spec.routes.setdefault(route.method, []).append(route)
+        return spec
+
+    @property
+    def signing_name(self) -> str:
+        return str(self.model.signing_name)
+
+    @property
+    def target_prefix(self) -> str | None:
+        return self.model.metadata.get("targetPrefix")
+
+    def operation(self, name: str) -> OperationModel | None:
+        try:
+            return self.model.operation_model(name)
+        except Exception:  # botocore raises OperationNotFoundError
+            return None
+
+    def match_rest(self, method: str, path: str, query: dict[str, str],
+                   headers_present: set[str]) -> tuple[RestRoute, dict[str, str]] | None:
+        """The most specific operation whose binding matches; label values still percent-encoded."""
+        best: tuple[tuple[int, int, int], RestRoute, dict[str, str]] | None = None
+        for route in self.routes.get(method, ()):
+            m = route.pattern.match(path)
+            if m is None:
+                continue
+            score = route.score(query, headers_present)
+            if score is None:
+                continue
+            if best is None or score > best[0]:
+                best = (score, route, m.groupdict())
+        return None if best is None else (best[1], best[2])

@@ -1,0 +1,125 @@
+"""Constraint checks from the model (required, enum, length, range, pattern), worded as AWS words them."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from botocore.model import Shape
+
+from fogbank.errors import AwsError
+
+
+class ValidationException(AwsError):
+    code = "ValidationException"
+
+
+class ValidationError(AwsError):
+    """The query protocol's spelling (STS, Redshift, ...)."""
+
+    code = "ValidationError"
+
+
+@cache
+def _pattern(text: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(text)
+    except re.error:  # a Java-only construct: AWS's own check still applies server-side, ours is skipped
+        return None
+
+
+def _label(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _check(value: Any, shape: Shape, path: str, errors: list[str], depth: int = 0) -> None:
+    if depth > 64:
+        return
+    kind = shape.type_name
+    meta = shape.metadata
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return
+        for name in getattr(shape, "required_members", []):
+            if value.get(name) is None:
+                errors.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: "
+                              "Member must not be null")
+        for name, member in shape.members.items():
+            item = value.get(name)
+            if item is not None:
+                _check(item, member, _join(path, name), errors, depth + 1)
+        return
+    if kind in ("list", "map"):
+        size = len(value) if hasattr(value, "__len__") else 0
+        if "min" in meta and size < meta["min"]:
+            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+                          f"Member must have length greater than or equal to {meta['min']}")
+        if "max" in meta and size > meta["max"]:
+            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+                          f"Member must have length less than or equal to {meta['max']}")
+        if kind == "list":
+            for i, item in enumerate(value, 1):
+                _check(item, shape.member, f"{path}.{i}.member", errors, depth + 1)
+        else:
+            for key, item in value.items():
+                _check(key, shape.key, f"{path}.key", errors, depth + 1)
+                _check(item, shape.value, f"{path}.value", errors, depth + 1)
+        return
+    if kind == "string" and isinstance(value, str):
+        enum = getattr(shape, "enum", None)
+        if enum and value not in enum:
+            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+                          f"Member must satisfy enum value set: [{', '.join(enum)}]")
+        if "min" in meta and len(value) < meta["min"]:
+            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+                          f"Member must have length greater than or equal to {meta['min']}")
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+                          f"Member must have length less than or equal to {meta['max']}")
+        pattern = meta.get("pattern")
+        if pattern:
+            compiled = _pattern(pattern)
+            if compiled is not None and compiled.fullmatch(value) is None:
+                errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+                              f"Member must satisfy regular expression pattern: {pattern}")
+        return
+    if kind == "blob" and isinstance(value, (bytes, bytearray)):
+        if "min" in meta and len(value) < meta["min"]:
+            errors.append(f"Value at '{path}' failed to satisfy constraint: "
+                          f"Member must have length greater than or equal to {meta['min']}")
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"Value at '{path}' failed to satisfy constraint: "
+                          f"Member must have length less than or equal to {meta['max']}")
+        return
+    if kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
+        if "min" in meta and value < meta["min"]:
+            errors.append(f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                          f"Member must have value greater than or equal to {meta['min']}")
+        if "max" in meta and value > meta["max"]:
+            errors.append(f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                          f"Member must have value less than or equal to {meta['max']}")
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{_label(name)}" if path else _label(name)
+
+
+def validate(value: dict[str, Any], shape: Shape | None, query_style: bool = False) -> None:
+    """Raises the service's validation error listing every violated constraint, as AWS does."""
+    if shape is None:
+        return
+    errors: list[str] = []
+    _check(value, shape, "", errors)
+    if not errors:
+        return
+    count = len(errors)
+    message = f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(errors)
+    raise (ValidationError if query_style else ValidationException)(message)
