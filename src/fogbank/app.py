@@ -16,6 +16,13 @@ from fogbank.config import Config
 from fogbank.context import RequestContext
 from fogbank.errors import AwsError, InternalFailure, NotImplementedOperation
 from fogbank.protocol import accounts, auth
+from fogbank.protocol.chunked import (
+    AwsChunkedReader,
+    ChunkVerifier,
+    decoded_content_length,
+    is_aws_chunked,
+    stored_content_encoding,
+)
 from fogbank.protocol.dispatch import Handler, Provider, operations_of
 from fogbank.protocol.http import BytesBody, Headers, HttpRequest, HttpResponse, StreamingBody
 from fogbank.protocol.parser import parse_request
@@ -153,7 +160,15 @@ class FogbankApp:
                 return raw
             route = self.router.route(request)
             ctx = self._context(request, route, request_id)
+            if is_aws_chunked(request.headers):
+                self._decode_chunked(request)
             params = parse_request(route.operation, route.wire_protocol, request, route.labels)
+            if "ContentEncoding" in params and isinstance(params["ContentEncoding"], str):
+                encoding = stored_content_encoding(params["ContentEncoding"])
+                if encoding is None:
+                    del params["ContentEncoding"]
+                else:
+                    params["ContentEncoding"] = encoding
             if route.wire_protocol != "rest-xml":
                 validate(params, route.operation.input_shape, route.wire_protocol == "query")
             handler = self.handlers.get((route.spec.name, route.operation.name))
@@ -199,6 +214,17 @@ class FogbankApp:
                 response.headers.extend(ctx.extra_headers)
                 return response
         return None
+
+    def _decode_chunked(self, request: HttpRequest) -> None:
+        """aws-chunked bodies are unwrapped here, so providers read the plain payload as a stream."""
+        request.body = AwsChunkedReader(request.body, self._chunk_verifier(request),
+                                        decoded_length=decoded_content_length(request.headers))
+        request.content_length = decoded_content_length(request.headers)
+
+    def _chunk_verifier(self, request: HttpRequest) -> ChunkVerifier | None:
+        if self.config.auth != "strict":
+            return None
+        return auth.chunk_verifier(request, self.keys, self.config)
 
     def _context(self, request: HttpRequest, route: Route, request_id: str) -> RequestContext:
         scope = route.scope

@@ -18,24 +18,26 @@ class Readable(Protocol):
 class Headers:
     """Case-insensitive, order-keeping, multi-valued HTTP headers."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_first", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = [(k.lower(), v) for k, v in items]
+        self._first: dict[str, str] = {}
+        for key, value in self._items:
+            self._first.setdefault(key, value)
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        name = name.lower()
-        for key, value in self._items:
-            if key == name:
-                return value
-        return default
+        return self._first.get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
         name = name.lower()
         return [v for k, v in self._items if k == name]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
+        return isinstance(name, str) and name.lower() in self._first
+
+    def names(self) -> set[str]:
+        return set(self._first)
 
     def items(self) -> list[tuple[str, str]]:
         return list(self._items)

@@ -131,7 +131,7 @@ class Router:
                 if action is None:
                     raise UnknownOperation("Missing Action parameter")
                 return Route(spec, self._operation(spec, action), "query", scope=scope)
-            present = {k for k, _ in headers}
+            present = headers.names()
             match = spec.match_rest(request.method, request.path, request.query_dict, present)
             if match is not None:
                 route, labels = match
