@@ -318,7 +318,7 @@ def _xml_document(root: str, value: Any, shape: Shape, op: OperationModel) -> by
 
 def serialize_error(error: AwsError, wire_protocol: str, request_id: str, method: str = "POST",
                     json_version: str | None = None, query_compatible: bool = False,
-                    xml_namespace: str | None = None) -> HttpResponse:
+                    xml_namespace: str | None = None, operation: OperationModel | None = None) -> HttpResponse:
     status = error_status(error)
     code = error.error_code
     message = error.message
