@@ -18,12 +18,12 @@ from fogbank.errors import AwsError, InternalFailure, NotImplementedOperation
 from fogbank.protocol import accounts, auth
 from fogbank.protocol.chunked import (
     AwsChunkedReader,
-    ChunkVerifier,
     decoded_content_length,
     is_aws_chunked,
     stored_content_encoding,
 )
 from fogbank.protocol.dispatch import Handler, Provider, operations_of
+from fogbank.protocol.eventstream import stream_response
 from fogbank.protocol.http import BytesBody, Headers, HttpRequest, HttpResponse, StreamingBody
 from fogbank.protocol.parser import parse_request
 from fogbank.protocol.routing import Route, Router, read_scope
@@ -177,8 +177,8 @@ class FogbankApp:
                     f"The operation {route.operation.name} of service {route.spec.name} is not implemented "
                     "by fogbank.")
             output = handler(ctx, params) or {}
-            response = serialize_response(route.operation, route.wire_protocol, output, request_id,
-                                          route.json_version)
+            serialize = stream_response if route.operation.has_event_stream_output else serialize_response
+            response = serialize(route.operation, route.wire_protocol, output, request_id, route.json_version)
             if ctx.status_override is not None:
                 response.status = ctx.status_override
         except AwsError as error:
@@ -217,14 +217,11 @@ class FogbankApp:
 
     def _decode_chunked(self, request: HttpRequest) -> None:
         """aws-chunked bodies are unwrapped here, so providers read the plain payload as a stream."""
-        request.body = AwsChunkedReader(request.body, self._chunk_verifier(request),
+        verifiers = auth.request_chunk_verifiers(request, self.keys)
+        verify_chunk, verify_trailer = verifiers if verifiers is not None else (None, None)
+        request.body = AwsChunkedReader(request.body, verify_chunk, verify_trailer=verify_trailer,
                                         decoded_length=decoded_content_length(request.headers))
         request.content_length = decoded_content_length(request.headers)
-
-    def _chunk_verifier(self, request: HttpRequest) -> ChunkVerifier | None:
-        if self.config.auth != "strict":
-            return None
-        return auth.chunk_verifier(request, self.keys, self.config)
 
     def _context(self, request: HttpRequest, route: Route, request_id: str) -> RequestContext:
         scope = route.scope

@@ -52,7 +52,11 @@ def _status(config: Config) -> int:
 def _keys_create(config: Config, account_id: str | None) -> int:
     from fogbank.protocol.accounts import KeyStore
 
-    access_key, secret = KeyStore(config).create_key(account_id)
+    try:
+        access_key, secret = KeyStore(config).create_key(account_id)
+    except ValueError as exc:
+        print(f"fogbank keys create: {exc}", file=sys.stderr)
+        return 2
     print(f"aws_access_key_id = {access_key}")
     print(f"aws_secret_access_key = {secret}")
     return 0

@@ -114,7 +114,7 @@ def test_sigkill_during_parallel_puts_loses_no_acknowledged_write(own_server: Fo
 
 def test_restart_keeps_everything(own_server: FogbankServer) -> None:
     own_server.start()
-    s3 = own_server.client("s3")
+    s3 = own_server.client("s3", region="eu-west-1")
     s3.create_bucket(Bucket="keep", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     s3.put_bucket_versioning(Bucket="keep", VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_tagging(Bucket="keep", Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
@@ -126,7 +126,7 @@ def test_restart_keeps_everything(own_server: FogbankServer) -> None:
     etag = s3.upload_part(Bucket="keep", Key="big", UploadId=upload, PartNumber=1, Body=b"p" * (5 * MiB))["ETag"]
 
     own_server.restart()
-    s3 = own_server.client("s3")
+    s3 = own_server.client("s3", region="eu-west-1")
     assert s3.get_bucket_location(Bucket="keep")["LocationConstraint"] == "eu-west-1"
     assert s3.get_bucket_versioning(Bucket="keep")["Status"] == "Enabled"
     assert s3.get_bucket_tagging(Bucket="keep")["TagSet"] == [{"Key": "team", "Value": "data"}]

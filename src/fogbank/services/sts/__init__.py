@@ -1,0 +1,1 @@
+"""STS: who the caller is, and temporary credentials for roles, sessions and federated users."""
