@@ -53,6 +53,9 @@ class BytesBody(io.BytesIO):
     """A request body already read whole (small requests)."""
 
 
+GATHER_BYTES = 1024 * 1024
+
+
 class StreamingBody:
     """A large request body read chunk by chunk from the event loop, from a worker thread.
 
@@ -66,14 +69,29 @@ class StreamingBody:
         self._buffer = bytearray(first)
         self._more = more
 
-    def _fill(self) -> bool:
-        while self._more:
-            message = asyncio.run_coroutine_threadsafe(self._receive(), self._loop).result()
+    async def _gather(self, want: int) -> tuple[bytes, bool]:
+        """Collects up to `want` bytes on the event loop, so a worker thread hops once per megabyte."""
+        parts: list[bytes] = []
+        size = 0
+        more = self._more
+        while more and size < want:
+            message = await self._receive()
             if message["type"] == "http.disconnect":
-                self._more = False
                 raise ConnectionError("client disconnected before the body was complete")
             chunk = message.get("body", b"")
-            self._more = bool(message.get("more_body", False))
+            more = bool(message.get("more_body", False))
+            if chunk:
+                parts.append(chunk)
+                size += len(chunk)
+        return b"".join(parts), more
+
+    def _fill(self, want: int = GATHER_BYTES) -> bool:
+        while self._more:
+            try:
+                chunk, self._more = asyncio.run_coroutine_threadsafe(self._gather(want), self._loop).result()
+            except ConnectionError:
+                self._more = False
+                raise
             if chunk:
                 self._buffer += chunk
                 return True
@@ -86,8 +104,12 @@ class StreamingBody:
             data = bytes(self._buffer)
             self._buffer.clear()
             return data
-        while len(self._buffer) < size and self._fill():
+        while len(self._buffer) < size and self._fill(max(size - len(self._buffer), GATHER_BYTES)):
             pass
+        if len(self._buffer) <= size:
+            data = bytes(self._buffer)
+            self._buffer.clear()
+            return data
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
