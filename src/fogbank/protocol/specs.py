@@ -49,8 +49,9 @@ class RestRoute:
     required_query: tuple[str, ...]
     required_headers: tuple[str, ...]
     literal_chars: int
+    deprecated: bool = False
 
-    def score(self, query: dict[str, str], headers_present: set[str]) -> tuple[int, int, int] | None:
+    def score(self, query: dict[str, str], headers_present: set[str]) -> tuple[int, int, int, int] | None:
         for key, value in self.literal_query:
             if key not in query or (value is not None and query[key] != value):
                 return None
@@ -59,7 +60,8 @@ class RestRoute:
         if any(h not in headers_present for h in self.required_headers):
             return None
         specific = len(self.literal_query) + len(self.required_query) + len(self.required_headers)
-        return (self.literal_chars, specific, -len(self.labels))
+        # Deprecated operations (PutBucketLifecycle) yield to the current one bound to the same request.
+        return (self.literal_chars, specific, -len(self.labels), 0 if self.deprecated else 1)
 
 
 def _compile_route(op: OperationModel) -> RestRoute:
@@ -102,7 +104,8 @@ def _compile_route(op: OperationModel) -> RestRoute:
             elif location == "header":
                 required_headers.append(wire.lower())
     return RestRoute(op.name, op.http.get("method", "POST"), re.compile(regex), tuple(labels),
-                     tuple(literal_query), tuple(required_query), tuple(required_headers), literal_chars)
+                     tuple(literal_query), tuple(required_query), tuple(required_headers), literal_chars,
+                     bool(op.deprecated))
 
 
 @dataclass
@@ -141,7 +144,7 @@ class ServiceSpec:
     def match_rest(self, method: str, path: str, query: dict[str, str],
                    headers_present: set[str]) -> tuple[RestRoute, dict[str, str]] | None:
         """The most specific operation whose binding matches; label values still percent-encoded."""
-        best: tuple[tuple[int, int, int], RestRoute, dict[str, str]] | None = None
+        best: tuple[tuple[int, int, int, int], RestRoute, dict[str, str]] | None = None
         for route in self.routes.get(method, ()):
             m = route.pattern.match(path)
             if m is None:

@@ -38,13 +38,8 @@ class BrowserRoutes:
 
     config: Any
     _keys: KeyStore | None = None
-
-    def cors_preflight(self, ctx: RequestContext, bucket: str) -> HttpResponse:
-        raise NotImplementedError
-
-    def put_object_from_form(self, ctx: RequestContext, bucket: str, key: str, body: Any,
-                             fields: dict[str, str]) -> dict[str, Any]:
-        raise NotImplementedError
+    cors_preflight: Callable[[RequestContext, str], HttpResponse]
+    put_object_from_form: Callable[..., dict[str, Any]]
 
     def raw_route(self, request: HttpRequest) -> RawHandler | None:
         if request.method == "OPTIONS":

@@ -1,0 +1,1 @@
+"""S3: buckets and objects on local disk, metadata in SQLite."""
