@@ -240,7 +240,8 @@ class FogbankApp:
             return serialize_error(error, wire, request_id, request.method)
         metadata = route.spec.model.metadata
         return serialize_error(error, route.wire_protocol, request_id, request.method, route.json_version,
-                               bool(metadata.get("awsQueryCompatible")), metadata.get("xmlNamespace"))
+                               "awsQueryCompatible" in metadata, metadata.get("xmlNamespace"),
+                               operation=route.operation)
 
     # ------------------------------------------------------------------ /_fogbank/
 

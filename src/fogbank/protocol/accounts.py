@@ -34,6 +34,8 @@ LOCK_FILE = "credentials.lock"
 STORE_DIR = "accounts"
 FORMAT_VERSION = 1
 
+# How stale the in-memory copy of the credentials file may be before a request looks at the file again.
+REFRESH_SECONDS = 1.0
 # Expired temporary keys are kept this long so that clients get "expired" rather than "unknown key".
 EXPIRED_RETENTION = timedelta(days=1)
 
@@ -127,7 +129,8 @@ class KeyStore:
         self._lock = threading.Lock()
         self._records: dict[str, KeyRecord] = {}
         self._stamp: tuple[int, int, int] | None = None
-        self._refresh()
+        self._checked = 0.0
+        self._refresh(force=True)
 
     @property
     def path(self) -> Path:
@@ -144,6 +147,9 @@ class KeyStore:
         with self._lock:
             self._refresh()
             record = self._records.get(access_key)
+            if record is None and self.mode == "strict":
+                self._refresh(force=True)  # a key just made by `fogbank keys create` works at once
+                record = self._records.get(access_key)
         if record is not None or self.mode == "strict":
             return record
         return KeyRecord(access_key, "", open_account(access_key), kind="open")
@@ -213,8 +219,13 @@ class KeyStore:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def _refresh(self) -> None:
-        """Reloads the file when another process (or this one) replaced it. Caller holds the lock."""
+    def _refresh(self, force: bool = False) -> None:
+        """Reloads the file when another process replaced it, looking at most every REFRESH_SECONDS
+        unless forced: requests must not pay a stat() each. Caller holds the lock."""
+        now = time.monotonic()
+        if not force and now - self._checked < REFRESH_SECONDS:
+            return
+        self._checked = now
         stamp = self._file_stamp()
         if stamp == self._stamp:
             return

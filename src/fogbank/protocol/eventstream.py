@@ -64,7 +64,13 @@ def encode_events(events: Iterable[dict[str, Any]], union: Shape,
 def stream_response(op: Any, wire_protocol: str, output: dict[str, Any], request_id: str,
                     json_version: str | None) -> Any:
     """An operation whose output carries an event stream: initial members first, then the events."""
-    from fogbank.protocol.serializer import dump_cbor, dump_json, serialize_response, to_document
+    from fogbank.protocol.serializer import (
+        document_style,
+        dump_cbor,
+        dump_json,
+        serialize_response,
+        to_document,
+    )
 
     shape = op.output_shape
     stream_name = shape.event_stream_name
@@ -72,10 +78,11 @@ def stream_response(op: Any, wire_protocol: str, output: dict[str, Any], request
     events = output.get(stream_name) or ()
     rest = {k: v for k, v in output.items() if k != stream_name}
     binary = wire_protocol in ("cbor", "smithy-rpc-v2-cbor")
-    content_type = "application/cbor" if binary else "application/json"
+    content_type = {"cbor": "application/x-amz-cbor-1.1", "smithy-rpc-v2-cbor": "application/cbor"}.get(
+        wire_protocol, "application/json")
 
     def payload(value: Any, member: Shape | None) -> bytes:
-        document = to_document(value, member, binary) if member is not None else value
+        document = to_document(value, member, document_style(wire_protocol)) if member is not None else value
         return dump_cbor(document) if binary else dump_json(document)
 
     response = serialize_response(op, wire_protocol, rest, request_id, json_version)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from botocore.model import OperationModel
 
@@ -88,7 +88,7 @@ class Router:
             self.by_signing.setdefault(spec.signing_name, []).append(spec)
         self.query_actions: dict[str, ServiceSpec] = {}
         for spec in specs:
-            if spec.protocol == "query":
+            if _speaks_query(spec):
                 for op in spec.model.operation_names:
                     self.query_actions.setdefault(op, spec)
 
@@ -126,11 +126,12 @@ class Router:
             elif "s3" in self.specs:
                 candidates = [self.specs["s3"]]
         for spec in candidates:
-            if spec.protocol == "query":
+            if _speaks_query(spec):
                 action = request.query_dict.get("Action") or _form_action(request)
-                if action is None:
-                    raise UnknownOperation("Missing Action parameter")
-                return Route(spec, self._operation(spec, action), "query", scope=scope)
+                if action is not None or spec.protocol == "query":
+                    if action is None:
+                        raise UnknownOperation("Missing Action parameter")
+                    return Route(spec, self._operation(spec, action), "query", scope=scope)
             present = headers.names()
             match = spec.match_rest(request.method, request.path, request.query_dict, present)
             if match is not None:
@@ -146,12 +147,14 @@ class Router:
         return op
 
 
+def _speaks_query(spec: ServiceSpec) -> bool:
+    return spec.protocol == "query" or "query" in (spec.model.metadata.get("protocols") or ())
+
+
 def _form_action(request: HttpRequest) -> str | None:
     content_type = (request.headers.get("content-type") or "").lower()
     if request.method != "POST" or not content_type.startswith("application/x-www-form-urlencoded"):
         return None
-    from urllib.parse import parse_qsl
-
     params: dict[str, Any] = dict(parse_qsl(request.read_body().decode("utf-8", "replace")))
     action = params.get("Action")
     return str(action) if action else None

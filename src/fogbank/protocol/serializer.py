@@ -1,13 +1,15 @@
 """Operation output dicts and AwsErrors -> HTTP responses in the protocol the client spoke.
 
 botocore's parsers are the reference for every choice here: what they read back must equal what the
-provider returned.
+provider returned. Where botocore is lenient, the AWS wire format (as the Smithy protocol tests pin it
+down) decides, so that the other SDKs read the same bytes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -16,9 +18,17 @@ from botocore.model import OperationModel, Shape
 
 from fogbank.errors import AwsError, error_status, is_sender_fault
 from fogbank.protocol.http import HttpResponse
-from fogbank.protocol.values import b64encode, format_float, format_timestamp
+from fogbank.protocol.values import (
+    b64encode,
+    epoch_seconds,
+    float_text,
+    format_float,
+    format_timestamp,
+)
 
 JSON_CONTENT_TYPES = {"1.0": "application/x-amz-json-1.0", "1.1": "application/x-amz-json-1.1"}
+AWS_CBOR_CONTENT_TYPE = "application/x-amz-cbor-1.1"
+CBOR_CONTENT_TYPE = "application/cbor"
 
 # botocore's models drop the root element names of rest-xml output documents; AWS sends these.
 XML_ROOTS: dict[str, str] = {
@@ -50,43 +60,92 @@ XML_ROOTS: dict[str, str] = {
     "GetObjectRetention": "Retention",
     "GetObjectLegalHold": "LegalHold",
     "GetBucketPolicyStatus": "PolicyStatus",
+    "GetBucketLifecycle": "LifecycleConfiguration",
+    "GetBucketNotification": "NotificationConfiguration",
+    "CreateSession": "CreateSessionResult",
+    "ListBucketAnalyticsConfigurations": "ListBucketAnalyticsConfigurationResult",
+    "ListBucketIntelligentTieringConfigurations": "ListBucketIntelligentTieringConfigurationsOutput",
+    "ListBucketInventoryConfigurations": "ListInventoryConfigurationsResult",
+    "ListBucketMetricsConfigurations": "ListMetricsConfigurationsResult",
 }
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
+# Where a response member can live outside the body; any other location (querystring, uri) means the body.
+RESPONSE_LOCATIONS = ("header", "headers", "statusCode")
+# A bare carriage return would be read back as a newline by every XML parser.
+_XML_TEXT_ENTITIES = {"\r": "&#xD;"}
 
 
 # ---------------------------------------------------------------- documents (JSON, CBOR)
 
 
-def to_document(value: Any, shape: Shape | None, binary: bool, timestamp_format: str = "unixTimestamp") -> Any:
-    """Python values -> a JSON-able (or CBOR-able, when binary) document following the shape."""
+@dataclass(frozen=True)
+class DocumentStyle:
+    """How a JSON/CBOR response names members and writes scalars, which differs between protocols."""
+
+    binary: bool = False
+    #: Use a member's locationName (jsonName) as its key; Smithy RPC v2 CBOR always uses member names.
+    wire_names: bool = True
+    #: Timestamps are CBOR tag 1 over epoch milliseconds (AWS JSON carried as CBOR, as the Java SDKs read it).
+    epoch_millis: bool = False
+
+
+JSON_STYLE = DocumentStyle()
+RPC_V2_CBOR_STYLE = DocumentStyle(binary=True, wire_names=False)
+AWS_CBOR_STYLE = DocumentStyle(binary=True, epoch_millis=True)
+
+
+def document_style(wire_protocol: str) -> DocumentStyle:
+    """The document conventions of a wire protocol (for event-stream payloads as much as for bodies)."""
+    if wire_protocol == "smithy-rpc-v2-cbor":
+        return RPC_V2_CBOR_STYLE
+    if wire_protocol == "cbor":
+        return AWS_CBOR_STYLE
+    return JSON_STYLE
+
+
+def _document_timestamp(value: Any, shape: Shape, style: DocumentStyle, default_format: str) -> Any:
+    if style.binary:
+        seconds = epoch_seconds(value)
+        return cbor2.CBORTag(1, round(seconds * 1000) if style.epoch_millis else seconds)
+    return format_timestamp(value, shape.serialization.get("timestampFormat", default_format))
+
+
+def to_document(value: Any, shape: Shape | None, style: DocumentStyle | bool = JSON_STYLE,
+                timestamp_format: str = "unixTimestamp") -> Any:
+    """Python values -> a JSON-able (or CBOR-able) document following the shape.
+
+    `style` may also be a bool (binary or not), meaning Smithy RPC v2 CBOR or JSON conventions.
+    """
+    if isinstance(style, bool):
+        style = RPC_V2_CBOR_STYLE if style else JSON_STYLE
     if value is None or shape is None:
         return value
     kind = shape.type_name
     if kind == "structure":
-        if shape.serialization.get("document") or getattr(shape, "is_document_type", False):
+        if shape.metadata.get("document"):
             return value
         out: dict[str, Any] = {}
         for name, member in shape.members.items():
             item = value.get(name)
             if item is None:
                 continue
-            wire = member.serialization.get("name", name) if not binary else name
-            out[wire] = to_document(item, member, binary, timestamp_format)
+            wire = member.serialization.get("name", name) if style.wire_names else name
+            out[wire] = to_document(item, member, style, timestamp_format)
         return out
     if kind == "list":
-        return [to_document(v, shape.member, binary, timestamp_format) for v in value]
+        return [to_document(v, shape.member, style, timestamp_format) for v in value]
     if kind == "map":
-        return {k: to_document(v, shape.value, binary, timestamp_format) for k, v in value.items()}
+        return {k: to_document(v, shape.value, style, timestamp_format) for k, v in value.items()}
     if kind == "timestamp":
-        if binary:
-            return value
-        return format_timestamp(value, shape.serialization.get("timestampFormat", timestamp_format))
+        return _document_timestamp(value, shape, style, timestamp_format)
     if kind == "blob":
-        if binary:
-            return bytes(value) if not isinstance(value, str) else value.encode()
+        if style.binary:
+            return value.encode() if isinstance(value, str) else bytes(value)
         return b64encode(value)
-    if kind in ("float", "double") and not binary:
-        return format_float(float(value))
+    if kind in ("float", "double"):
+        return float(value) if style.binary else format_float(float(value))
+    if kind in ("integer", "long", "short", "byte"):
+        return int(value)
     return value
 
 
@@ -101,7 +160,11 @@ def dump_cbor(document: Any) -> bytes:
 # ---------------------------------------------------------------- XML
 
 
-def _xml_scalar(value: Any, shape: Shape, timestamp_format: str) -> str:
+def xml_text(text: str) -> str:
+    return escape(text, _XML_TEXT_ENTITIES)
+
+
+def _xml_scalar(value: Any, shape: Shape, timestamp_format: str = "iso8601") -> str:
     kind = shape.type_name
     if kind == "boolean":
         return "true" if value else "false"
@@ -110,88 +173,123 @@ def _xml_scalar(value: Any, shape: Shape, timestamp_format: str) -> str:
     if kind == "blob":
         return b64encode(value)
     if kind in ("float", "double"):
-        return str(format_float(float(value)))
+        return float_text(float(value))
     return str(value)
 
 
-def _ns_attrs(shape: Shape) -> str:
-    ns = shape.serialization.get("xmlNamespace")
-    if not ns:
+def _ns_attrs(namespace: Any) -> str:
+    if not namespace:
         return ""
-    if isinstance(ns, str):
-        return f" xmlns={quoteattr(ns)}"
-    prefix = ns.get("prefix")
-    return f" xmlns:{prefix}={quoteattr(ns['uri'])}" if prefix else f" xmlns={quoteattr(ns['uri'])}"
+    if isinstance(namespace, str):
+        return f" xmlns={quoteattr(namespace)}"
+    prefix = namespace.get("prefix")
+    uri = namespace.get("uri", "")
+    return f" xmlns:{prefix}={quoteattr(uri)}" if prefix else f" xmlns={quoteattr(uri)}"
 
 
-def xml_element(name: str, value: Any, shape: Shape, out: list[str], ts: str = "iso8601",
-                extra_attrs: str = "") -> None:
+def _xml_structure_parts(value: dict[str, Any], shape: Shape, attrs: str) -> tuple[str, list[str]]:
+    """A structure's attributes and child elements; members bound to HTTP headers are left out."""
+    body: list[str] = []
+    for member_name, member in shape.members.items():
+        item = value.get(member_name)
+        if item is None or member.serialization.get("location") in RESPONSE_LOCATIONS:
+            continue
+        wire = member.serialization.get("name", member_name)
+        if member.serialization.get("xmlAttribute"):
+            namespace = member.serialization.get("xmlNamespace")
+            if isinstance(namespace, dict) and namespace.get("prefix"):
+                declaration = _ns_attrs(namespace)
+                if declaration not in attrs:
+                    attrs += declaration
+            attrs += f" {wire}={quoteattr(_xml_scalar(item, member))}"
+            continue
+        xml_member(wire, item, member, body)
+    return attrs, body
+
+
+def xml_element(name: str, value: Any, shape: Shape, out: list[str], extra_attrs: str = "") -> None:
+    """One element named `name` holding `value` as the shape says."""
     kind = shape.type_name
+    attrs = extra_attrs + _ns_attrs(shape.serialization.get("xmlNamespace"))
     if kind == "structure":
-        attrs = extra_attrs + _ns_attrs(shape)
-        body: list[str] = []
-        for member_name, member in shape.members.items():
-            item = value.get(member_name)
-            if item is None or member.serialization.get("location"):
-                continue
-            wire = member.serialization.get("name", member_name)
-            if member.serialization.get("xmlAttribute"):
-                ns = member.serialization.get("xmlNamespace")
-                if ns and isinstance(ns, dict) and ns.get("prefix") and f"xmlns:{ns['prefix']}" not in attrs:
-                    attrs += f" xmlns:{ns['prefix']}={quoteattr(ns['uri'])}"
-                attrs += f" {wire}={quoteattr(_xml_scalar(item, member, ts))}"
-                continue
-            xml_member(wire, item, member, body, ts)
+        attrs, body = _xml_structure_parts(value, shape, attrs)
         out.append(f"<{name}{attrs}>")
         out.extend(body)
         out.append(f"</{name}>")
     elif kind == "list":
         item_name = shape.member.serialization.get("name", "member")
-        out.append(f"<{name}{extra_attrs}>")
+        out.append(f"<{name}{attrs}>")
         for item in value:
-            xml_element(item_name, item, shape.member, out, ts)
+            xml_element(item_name, item, shape.member, out)
         out.append(f"</{name}>")
     elif kind == "map":
-        out.append(f"<{name}{extra_attrs}>")
-        _xml_map_entries("entry", value, shape, out, ts)
+        out.append(f"<{name}{attrs}>")
+        _xml_map_entries("entry", value, shape, out)
         out.append(f"</{name}>")
     else:
-        out.append(f"<{name}{extra_attrs}>{escape(_xml_scalar(value, shape, ts))}</{name}>")
+        out.append(f"<{name}{attrs}>{xml_text(_xml_scalar(value, shape))}</{name}>")
 
 
-def _xml_map_entries(entry_name: str, value: dict[str, Any], shape: Shape, out: list[str], ts: str) -> None:
+def _xml_map_entries(entry_name: str, value: dict[str, Any], shape: Shape, out: list[str]) -> None:
     key_name = shape.key.serialization.get("name", "key")
     value_name = shape.value.serialization.get("name", "value")
     for key, item in value.items():
         out.append(f"<{entry_name}>")
-        xml_element(key_name, key, shape.key, out, ts)
-        xml_element(value_name, item, shape.value, out, ts)
+        xml_element(key_name, key, shape.key, out)
+        if item is not None:
+            xml_element(value_name, item, shape.value, out)
         out.append(f"</{entry_name}>")
 
 
-def xml_member(wire: str, value: Any, shape: Shape, out: list[str], ts: str) -> None:
+def xml_member(wire: str, value: Any, shape: Shape, out: list[str]) -> None:
     """A structure member: flattened lists and maps repeat their elements in place."""
     if shape.type_name == "list" and shape.serialization.get("flattened"):
         item_name = shape.member.serialization.get("name") or wire
         for item in value:
-            xml_element(item_name, item, shape.member, out, ts)
+            xml_element(item_name, item, shape.member, out)
     elif shape.type_name == "map" and shape.serialization.get("flattened"):
-        _xml_map_entries(wire, value, shape, out, ts)
+        _xml_map_entries(wire, value, shape, out)
     else:
-        xml_element(wire, value, shape, out, ts)
+        xml_element(wire, value, shape, out)
 
 
-# ---------------------------------------------------------------- responses
+def _xml_namespace(metadata: dict[str, Any]) -> str | None:
+    namespace = metadata.get("xmlNamespace")
+    if isinstance(namespace, dict):
+        return str(namespace.get("uri")) if namespace.get("uri") else None
+    return str(namespace) if namespace else None
+
+
+def _query_namespace(op: OperationModel) -> str:
+    metadata = op.metadata
+    return _xml_namespace(metadata) or (
+        f"https://{metadata.get('endpointPrefix', '')}.amazonaws.com/doc/{metadata.get('apiVersion', '')}/")
+
+
+# ---------------------------------------------------------------- HTTP headers
+
+
+def header_safe(text: str) -> str:
+    """A header value that cannot split the response: no CR/LF, and non-ASCII text RFC 2047-encoded, as S3 does."""
+    if "\r" in text or "\n" in text or "\0" in text:
+        text = text.replace("\r", " ").replace("\n", " ").replace("\0", "")
+    if not text.isascii():
+        return "=?UTF-8?B?" + b64encode(text.encode("utf-8")) + "?="
+    return text
+
+
+def _quote_header_item(text: str) -> str:
+    if "," in text or '"' in text or text != text.strip():
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
 
 
 def _header_text(value: Any, shape: Shape) -> str:
     if shape.type_name == "list":
-        parts = []
-        for v in value:
-            text = _header_text(v, shape.member)
-            parts.append(f'"{text}"' if shape.member.type_name == "string" and ("," in text or '"' in text)
-                         else text)
-        return ",".join(parts)
+        member = shape.member
+        if member.type_name in ("string", "character"):
+            return ", ".join(_quote_header_item(str(v)) for v in value)
+        return ", ".join(_header_text(v, member) for v in value)
     if shape.serialization.get("jsonvalue"):
         return b64encode(json.dumps(value, separators=(",", ":")))
     if shape.type_name == "timestamp":
@@ -201,44 +299,74 @@ def _header_text(value: Any, shape: Shape) -> str:
     if shape.type_name == "blob":
         return b64encode(value)
     if shape.type_name in ("float", "double"):
-        return str(format_float(float(value)))
+        return float_text(float(value))
     return str(value)
 
 
-def _encode_text(value: str) -> bytes:
-    return value.encode("utf-8")
+def _bound_headers(shape: Shape, values: dict[str, Any], headers: list[tuple[str, str]]) -> int | None:
+    """Members the model binds to headers (and the status code), written out; returns the status if bound."""
+    status: int | None = None
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        value = values.get(name)
+        if value is None:
+            continue
+        if location == "header":
+            if member.type_name == "list" and not value:
+                continue
+            headers.append((member.serialization.get("name", name).lower(),
+                            header_safe(_header_text(value, member))))
+        elif location == "headers":
+            prefix = member.serialization.get("name", name).lower()
+            for key, item in value.items():
+                headers.append((header_safe(prefix + key.lower()), header_safe(str(item))))
+        elif location == "statusCode":
+            status = int(value)
+    return status
+
+
+# ---------------------------------------------------------------- responses
 
 
 def serialize_response(op: OperationModel, wire_protocol: str, output: dict[str, Any], request_id: str,
                        json_version: str | None = None) -> HttpResponse:
+    """The operation's output in the protocol the client spoke."""
     shape = op.output_shape
     status = int(op.http.get("responseCode", 200))
     headers: list[tuple[str, str]] = []
     body: bytes | Iterable[bytes] = b""
     if wire_protocol in ("json", "smithy-rpc-v2-cbor", "cbor"):
-        binary = wire_protocol != "json"
-        document = to_document(output, shape, binary) if shape is not None else {}
-        if binary:
+        style = document_style(wire_protocol)
+        document = to_document(output, shape, style) if shape is not None else {}
+        if wire_protocol == "smithy-rpc-v2-cbor":
             body = dump_cbor(document or {})
-            headers.append(("content-type", "application/cbor"))
-            if wire_protocol == "smithy-rpc-v2-cbor":
-                headers.append(("smithy-protocol", "rpc-v2-cbor"))
+            headers.extend([("content-type", CBOR_CONTENT_TYPE), ("smithy-protocol", "rpc-v2-cbor")])
+        elif wire_protocol == "cbor":
+            body = dump_cbor(document or {})
+            headers.append(("content-type", AWS_CBOR_CONTENT_TYPE))
         else:
             body = dump_json(document or {})
             headers.append(("content-type", JSON_CONTENT_TYPES.get(json_version or "1.0",
-                                                                    "application/x-amz-json-1.0")))
+                                                                    JSON_CONTENT_TYPES["1.0"])))
         headers.append(("x-amzn-requestid", request_id))
-    elif wire_protocol in ("query", "ec2"):
-        ns = op.metadata.get("xmlNamespace") or f"https://{op.metadata.get('endpointPrefix', '')}.amazonaws.com/doc/{op.metadata.get('apiVersion', '')}/"
-        parts = [f'<{op.name}Response xmlns="{escape(ns)}">']
+    elif wire_protocol == "query":
+        parts = [f"<{op.name}Response xmlns={quoteattr(_query_namespace(op))}>"]
         if shape is not None:
             wrapper = shape.serialization.get("resultWrapper") or f"{op.name}Result"
-            xml_element(wrapper, output, shape, parts)
-        parts.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
+            attrs, members = _xml_structure_parts(output, shape, "")
+            parts.append(f"<{wrapper}{attrs}>")
+            parts.extend(members)
+            parts.append(f"</{wrapper}>")
+        parts.append(f"<ResponseMetadata><RequestId>{escape(request_id)}</RequestId></ResponseMetadata>")
         parts.append(f"</{op.name}Response>")
-        body = _encode_text("".join(parts))
-        headers.append(("content-type", "text/xml"))
-        headers.append(("x-amzn-requestid", request_id))
+        body = "".join(parts).encode("utf-8")
+        headers.extend([("content-type", "text/xml"), ("x-amzn-requestid", request_id)])
+    elif wire_protocol == "ec2":
+        attrs, members = _xml_structure_parts(output, shape, "") if shape is not None else ("", [])
+        parts = [f"<{op.name}Response xmlns={quoteattr(_query_namespace(op))}{attrs}>",
+                 f"<requestId>{escape(request_id)}</requestId>", *members, f"</{op.name}Response>"]
+        body = "".join(parts).encode("utf-8")
+        headers.extend([("content-type", "text/xml;charset=UTF-8"), ("x-amzn-requestid", request_id)])
     else:
         body, status = _rest_body(op, wire_protocol, output, headers, status)
         if wire_protocol == "rest-xml":
@@ -254,105 +382,210 @@ def _rest_body(op: OperationModel, wire_protocol: str, output: dict[str, Any],
     shape = op.output_shape
     if shape is None:
         return b"", status
-    body_members = False
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        value = output.get(name)
-        if location == "header":
-            if value is not None and not (member.type_name == "list" and not value):
-                headers.append((member.serialization.get("name", name).lower(), _header_text(value, member)))
-        elif location == "headers":
-            prefix = member.serialization.get("name", name).lower()
-            for key, item in (value or {}).items():
-                headers.append((prefix + key.lower(), str(item)))
-        elif location == "statusCode":
-            if value is not None:
-                status = int(value)
-        elif name != shape.serialization.get("payload"):
-            body_members = True
+    bound_status = _bound_headers(shape, output, headers)
+    if bound_status is not None:
+        status = bound_status
     payload = shape.serialization.get("payload")
     xml = wire_protocol == "rest-xml"
     if payload:
         member = shape.members[payload]
         value = output.get(payload)
-        if member.type_name in ("blob", "string"):
-            if value is None:
-                return b"", status
-            if isinstance(value, str):
-                return _encode_text(value), status
-            return value, status
         if value is None:
             return b"", status
+        if member.type_name in ("blob", "string"):
+            if isinstance(value, str):
+                return value.encode("utf-8"), status
+            if isinstance(value, (bytes, bytearray)):
+                return bytes(value), status
+            return value, status
         if xml:
             root = member.serialization.get("name") or member.name
             return _xml_document(root, value, member, op), status
-        headers.append(("content-type", "application/json"))
-        return dump_json(to_document(value, member, False)), status
-    if not body_members:
+        _set_default(headers, "content-type", "application/json")
+        return dump_json(to_document(value, member, JSON_STYLE)), status
+    body_values = {k: v for k, v in output.items() if k in shape.members and v is not None
+                   and shape.members[k].serialization.get("location") not in RESPONSE_LOCATIONS}
+    if not body_values:
         return b"", status
     if xml:
         root = shape.serialization.get("name") or XML_ROOTS.get(op.name) or f"{op.name}Result"
-        return _xml_document(root, output, shape, op), status
-    headers.append(("content-type", "application/json"))
-    document = {k: v for k, v in output.items() if k in shape.members
-                and not shape.members[k].serialization.get("location")}
-    return dump_json(to_document(document, shape, False)), status
+        return _xml_document(root, body_values, shape, op), status
+    _set_default(headers, "content-type", "application/json")
+    return dump_json(to_document(body_values, shape, JSON_STYLE)), status
+
+
+def _set_default(headers: list[tuple[str, str]], name: str, value: str) -> None:
+    if not any(k == name for k, _ in headers):
+        headers.append((name, value))
 
 
 def _xml_document(root: str, value: Any, shape: Shape, op: OperationModel) -> bytes:
-    ns = f' xmlns="{S3_NAMESPACE}"' if op.metadata.get("endpointPrefix") == "s3" \
-        and not shape.serialization.get("xmlNamespace") else ""
+    namespace = S3_NAMESPACE if op.metadata.get("endpointPrefix") == "s3" else _xml_namespace(op.metadata)
+    ns = f" xmlns={quoteattr(namespace)}" if namespace and not shape.serialization.get("xmlNamespace") else ""
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
     members = getattr(shape, "members", {})
-    if root in members and len([k for k in members if not members[k].serialization.get("location")]) == 1:
+    body_members = [k for k in members if members[k].serialization.get("location") not in RESPONSE_LOCATIONS]
+    if root in members and body_members == [root] and members[root].type_name == "string":
         # A document that is a single text element (S3's GetBucketLocation).
         inner = value.get(root)
         out.append(f"<{root}{ns}>{escape(str(inner)) if inner else ''}</{root}>")
     else:
-        xml_element(root, value, shape, out, "iso8601", ns)
-    return _encode_text("".join(out))
+        xml_element(root, value, shape, out, ns)
+    return "".join(out).encode("utf-8")
 
 
 # ---------------------------------------------------------------- errors
 
 
+def _error_shape(operation: OperationModel | None, code: str) -> Shape | None:
+    """The modeled error shape for a code: by shape name, or by its query-protocol code."""
+    if operation is None:
+        return None
+    for shape in operation.error_shapes:
+        if shape.name == code or shape.metadata.get("error", {}).get("code") == code:
+            return shape
+    try:
+        found = operation.service_model.shape_for_error_code(code)
+    except Exception:  # a hand-built model without an error index
+        return None
+    return found if found is not None and found.metadata.get("exception") else None
+
+
+def _message_member(shape: Shape | None) -> str | None:
+    if shape is None:
+        return None
+    for name in shape.members:
+        if name.lower() in ("message", "errormessage"):
+            return str(name)
+    return None
+
+
+def _error_values(error: AwsError, shape: Shape | None) -> dict[str, Any]:
+    """The error's modeled members; the message goes into the shape's own message member."""
+    values = {k: v for k, v in error.fields.items() if v is not None}
+    if shape is not None:  # an error must always go out, even when a field does not fit the model
+        values = {k: v for k, v in values.items() if k not in shape.members or _member_fits(v, shape.members[k])}
+    message_member = _message_member(shape)
+    if message_member and error.message and message_member not in values:
+        values[message_member] = error.message
+    return values
+
+
+def _member_fits(value: Any, member: Shape) -> bool:
+    """Whether a provider's field value serializes as its member says (a loose type is left out)."""
+    try:
+        json.dumps(to_document(value, member, JSON_STYLE))
+        xml_element("member", value, member, [])
+        if member.serialization.get("location") == "header":
+            _header_text(value, member)
+    except (TypeError, ValueError, AttributeError, AwsError):
+        return False
+    return True
+
+
+def _plain_json(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return b64encode(value)
+    return value
+
+
 def serialize_error(error: AwsError, wire_protocol: str, request_id: str, method: str = "POST",
                     json_version: str | None = None, query_compatible: bool = False,
                     xml_namespace: str | None = None, operation: OperationModel | None = None) -> HttpResponse:
+    """The error in the protocol the client spoke; with the operation, modeled members are typed and placed."""
     status = error_status(error)
     code = error.error_code
-    message = error.message
+    shape = _error_shape(operation, code)
+    query_code = shape.metadata.get("error", {}).get("code") if shape is not None else None
+    sender = "Sender" if is_sender_fault(error) else "Receiver"
+    if operation is not None and "awsQueryCompatible" in operation.metadata:
+        query_compatible = True
+    values = _error_values(error, shape)
     headers: list[tuple[str, str]] = []
-    fields = {k: v for k, v in error.fields.items() if v is not None}
+    if shape is not None:
+        _bound_headers(shape, values, headers)
     if wire_protocol in ("json", "rest-json", "smithy-rpc-v2-cbor", "cbor"):
-        document: dict[str, Any] = {"__type": code, "message": message}
-        for key, value in fields.items():
-            document[key] = value.isoformat() if hasattr(value, "isoformat") else value
-        headers.append(("x-amzn-errortype", code))
+        type_name = shape.name if shape is not None else code
+        headers.append(("x-amzn-errortype", type_name))
         headers.append(("x-amzn-requestid", request_id))
         if query_compatible:
-            headers.append(("x-amzn-query-error", f"{code};{'Sender' if is_sender_fault(error) else 'Receiver'}"))
-        if wire_protocol in ("smithy-rpc-v2-cbor", "cbor"):
-            headers.append(("content-type", "application/cbor"))
-            headers.append(("smithy-protocol", "rpc-v2-cbor"))
-            return HttpResponse(status, headers, dump_cbor(document))
-        content_type = "application/json" if wire_protocol == "rest-json" else \
-            JSON_CONTENT_TYPES.get(json_version or "1.0", "application/x-amz-json-1.0")
-        headers.append(("content-type", content_type))
-        return HttpResponse(status, headers, dump_json(document))
-    extra = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
-    if wire_protocol == "rest-xml":
+            headers.append(("x-amzn-query-error", f"{query_code or code};{sender}"))
+        return _json_error(wire_protocol, status, type_name, error.message, values, shape, headers, json_version)
+    wire_code = query_code or code
+    if wire_protocol == "rest-xml" and method == "HEAD":
         headers.extend([("x-amz-request-id", request_id), ("x-amz-id-2", request_id)])
-        if method == "HEAD":
-            return HttpResponse(status, headers, b"")
-        headers.append(("content-type", "application/xml"))
-        text = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(code)}</Code>'
-                f"<Message>{escape(message)}</Message>{extra}<RequestId>{request_id}</RequestId>"
-                f"<HostId>{request_id}</HostId></Error>")
-        return HttpResponse(status, headers, _encode_text(text))
-    kind = "Sender" if is_sender_fault(error) else "Receiver"
-    ns = f' xmlns="{escape(xml_namespace)}"' if xml_namespace else ""
-    text = (f"<ErrorResponse{ns}><Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
-            f"<Message>{escape(message)}</Message>{extra}</Error><RequestId>{request_id}</RequestId></ErrorResponse>")
-    headers.extend([("content-type", "text/xml"), ("x-amzn-requestid", request_id)])
-    return HttpResponse(status, headers, _encode_text(text))
+        return HttpResponse(status, headers, b"")
+    fields = _xml_error_fields(values, shape)
+    message = f"<Message>{xml_text(error.message)}</Message>" if error.message else ""
+    if wire_protocol == "ec2":
+        text = (f"<Response><Errors><Error><Code>{escape(wire_code)}</Code>{message}{fields}</Error></Errors>"
+                f"<RequestID>{escape(request_id)}</RequestID></Response>")
+        headers.extend([("content-type", "text/xml;charset=UTF-8"), ("x-amzn-requestid", request_id)])
+        return HttpResponse(status, headers, text.encode("utf-8"))
+    if wire_protocol == "rest-xml" and (operation is None or operation.metadata.get("endpointPrefix") == "s3"):
+        headers.extend([("x-amz-request-id", request_id), ("x-amz-id-2", request_id),
+                        ("content-type", "application/xml")])
+        text = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{escape(wire_code)}</Code>'
+                f"{message}{fields}<RequestId>{escape(request_id)}</RequestId>"
+                f"<HostId>{escape(request_id)}</HostId></Error>")
+        return HttpResponse(status, headers, text.encode("utf-8"))
+    namespace = xml_namespace or (_xml_namespace(operation.metadata) if operation is not None else None)
+    ns = f" xmlns={quoteattr(namespace)}" if namespace else ""
+    text = (f"<ErrorResponse{ns}><Error><Type>{sender}</Type><Code>{escape(wire_code)}</Code>"
+            f"{message}{fields}</Error><RequestId>{escape(request_id)}</RequestId></ErrorResponse>")
+    if wire_protocol == "rest-xml":
+        headers.extend([("x-amz-request-id", request_id), ("content-type", "application/xml")])
+    else:
+        headers.extend([("content-type", "text/xml"), ("x-amzn-requestid", request_id)])
+    return HttpResponse(status, headers, text.encode("utf-8"))
+
+
+def _json_error(wire_protocol: str, status: int, type_name: str, message: str, values: dict[str, Any],
+                shape: Shape | None, headers: list[tuple[str, str]], json_version: str | None) -> HttpResponse:
+    style = document_style(wire_protocol)
+    if shape is not None:
+        members = shape.members
+        body_values = {k: v for k, v in values.items()
+                       if k in members and members[k].serialization.get("location") not in RESPONSE_LOCATIONS}
+        document: dict[str, Any] = to_document(body_values, shape, style) or {}
+        if message and _message_member(shape) is None:
+            document["message"] = message
+    else:
+        document = {k: _plain_json(v) for k, v in values.items()}
+        if message:
+            document["message"] = message
+    document = {"__type": type_name, **document}
+    if wire_protocol in ("smithy-rpc-v2-cbor", "cbor"):
+        if wire_protocol == "cbor":
+            headers.append(("content-type", AWS_CBOR_CONTENT_TYPE))
+        else:
+            headers.extend([("content-type", CBOR_CONTENT_TYPE), ("smithy-protocol", "rpc-v2-cbor")])
+        return HttpResponse(status, headers, dump_cbor(document))
+    content_type = "application/json" if wire_protocol == "rest-json" else \
+        JSON_CONTENT_TYPES.get(json_version or "1.0", JSON_CONTENT_TYPES["1.0"])
+    headers.append(("content-type", content_type))
+    return HttpResponse(status, headers, dump_json(document))
+
+
+def _xml_error_fields(values: dict[str, Any], shape: Shape | None) -> str:
+    """Modeled error members as XML elements beside Code and Message."""
+    out: list[str] = []
+    message_member = _message_member(shape)
+    if shape is None:
+        for key, value in values.items():
+            text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            out.append(f"<{key}>{escape(text)}</{key}>")
+        return "".join(out)
+    for name, member in shape.members.items():
+        value = values.get(name)
+        if value is None or name == message_member:
+            continue
+        if member.serialization.get("location") in RESPONSE_LOCATIONS:
+            continue
+        xml_member(member.serialization.get("name", name), value, member, out)
+    for key, value in values.items():
+        if key not in shape.members:
+            out.append(f"<{key}>{escape(str(value))}</{key}>")
+    return "".join(out)

@@ -76,11 +76,10 @@ def _compile_route(op: OperationModel) -> RestRoute:
         regex += re.escape(literal)
         literal_chars += len(literal.strip("/"))
         name = m.group(1)
-        if name.endswith("+"):
-            name = name[:-1]
-            regex += f"(?P<{name}>.+)"
-        else:
-            regex += f"(?P<{name}>[^/]+)"
+        greedy = name.endswith("+")
+        name = name.rstrip("+")
+        group = f"L{len(labels)}"  # label names may hold characters a regex group name cannot
+        regex += f"(?P<{group}>.+)" if greedy else f"(?P<{group}>[^/]+)"
         labels.append(name)
         pos = m.end()
     tail = path[pos:]
@@ -116,6 +115,9 @@ class ServiceSpec:
     model: ServiceModel
     protocol: str
     routes: dict[str, list[RestRoute]] = field(default_factory=dict)
+    # Routes by method, then by their first literal query key (None: no literal query); most requests
+    # then test only a handful of patterns instead of every operation of the method.
+    _indexed: dict[str, dict[str | None, list[RestRoute]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, name: str) -> ServiceSpec:
@@ -123,9 +125,13 @@ class ServiceSpec:
         spec = cls(name, model, protocol_of(model))
         if spec.protocol.startswith("rest"):
             for op_name in model.operation_names:
-                route = _compile_route(model.operation_model(op_name))
-                spec.routes.setdefault(route.method, []).append(route)
+                spec.add_route(_compile_route(model.operation_model(op_name)))
         return spec
+
+    def add_route(self, route: RestRoute) -> None:
+        self.routes.setdefault(route.method, []).append(route)
+        first = route.literal_query[0][0] if route.literal_query else None
+        self._indexed.setdefault(route.method, {}).setdefault(first, []).append(route)
 
     @property
     def signing_name(self) -> str:
@@ -145,7 +151,11 @@ class ServiceSpec:
                    headers_present: set[str]) -> tuple[RestRoute, dict[str, str]] | None:
         """The most specific operation whose binding matches; label values still percent-encoded."""
         best: tuple[tuple[int, int, int, int], RestRoute, dict[str, str]] | None = None
-        for route in self.routes.get(method, ()):
+        by_key = self._indexed.get(method, {})
+        candidates = list(by_key.get(None, ()))
+        for key in query:
+            candidates.extend(by_key.get(key, ()))
+        for route in candidates:
             m = route.pattern.match(path)
             if m is None:
                 continue
@@ -153,5 +163,5 @@ class ServiceSpec:
             if score is None:
                 continue
             if best is None or score > best[0]:
-                best = (score, route, m.groupdict())
+                best = (score, route, {route.labels[int(k[1:])]: v for k, v in m.groupdict().items()})
         return None if best is None else (best[1], best[2])

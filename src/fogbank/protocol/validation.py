@@ -33,11 +33,23 @@ def _label(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+# Longer strings are not matched against model patterns: no client value should buy unbounded regex time.
+MAX_PATTERN_INPUT = 65536
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "null"
-    text = value if isinstance(value, str) else repr(value)
+    if isinstance(value, list):  # AWS prints lists Java-style: [a, b]
+        text = "[" + ", ".join(str(v)[:100] for v in value[:20]) + (", ..." if len(value) > 20 else "") + "]"
+    else:
+        text = value if isinstance(value, str) else str(value)
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _value(value: Any, shape: Shape) -> str:
+    """How AWS names the offending value: quoted, or left out for sensitive members."""
+    return "Value" if shape.metadata.get("sensitive") else f"Value '{_shown(value)}'"
 
 
 def _check(value: Any, shape: Shape, path: str, errors: list[str], depth: int = 0) -> None:
@@ -74,21 +86,22 @@ def _check(value: Any, shape: Shape, path: str, errors: list[str], depth: int = 
                 _check(item, shape.value, f"{path}.value", errors, depth + 1)
         return
     if kind == "string" and isinstance(value, str):
+        shown = _value(value, shape)
         enum = getattr(shape, "enum", None)
         if enum and value not in enum:
-            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+            errors.append(f"{shown} at '{path}' failed to satisfy constraint: "
                           f"Member must satisfy enum value set: [{', '.join(enum)}]")
         if "min" in meta and len(value) < meta["min"]:
-            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+            errors.append(f"{shown} at '{path}' failed to satisfy constraint: "
                           f"Member must have length greater than or equal to {meta['min']}")
         if "max" in meta and len(value) > meta["max"]:
-            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+            errors.append(f"{shown} at '{path}' failed to satisfy constraint: "
                           f"Member must have length less than or equal to {meta['max']}")
         pattern = meta.get("pattern")
-        if pattern:
+        if pattern and len(value) <= MAX_PATTERN_INPUT:
             compiled = _pattern(pattern)
             if compiled is not None and compiled.fullmatch(value) is None:
-                errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+                errors.append(f"{shown} at '{path}' failed to satisfy constraint: "
                               f"Member must satisfy regular expression pattern: {pattern}")
         return
     if kind == "blob" and isinstance(value, (bytes, bytearray)):
@@ -101,10 +114,10 @@ def _check(value: Any, shape: Shape, path: str, errors: list[str], depth: int = 
         return
     if kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
         if "min" in meta and value < meta["min"]:
-            errors.append(f"Value '{value}' at '{path}' failed to satisfy constraint: "
+            errors.append(f"{_value(value, shape)} at '{path}' failed to satisfy constraint: "
                           f"Member must have value greater than or equal to {meta['min']}")
         if "max" in meta and value > meta["max"]:
-            errors.append(f"Value '{value}' at '{path}' failed to satisfy constraint: "
+            errors.append(f"{_value(value, shape)} at '{path}' failed to satisfy constraint: "
                           f"Member must have value less than or equal to {meta['max']}")
 
 
