@@ -492,52 +492,99 @@ def _payload(op: OperationModel, request: HttpRequest, name: str, member: Shape,
     return None if parsed == {} and member.type_name == "structure" else parsed
 
 
+@dataclass(frozen=True)
+class RestBindings:
+    """Where each member of a rest input shape lives, indexed once per shape for per-request lookups."""
+
+    uri: tuple[tuple[str, str, Shape], ...]
+    query: dict[str, tuple[str, Shape]]
+    query_maps: tuple[tuple[str, Shape], ...]
+    headers: dict[str, tuple[str, Shape]]
+    prefixed: tuple[tuple[str, str], ...]
+    has_body_members: bool
+
+
+# By shape identity; the shape is kept beside its bindings so that an id is never reused while cached.
+_BINDINGS: dict[int, tuple[Shape, RestBindings]] = {}
+
+
+def rest_bindings(shape: Shape) -> RestBindings:
+    found = _BINDINGS.get(id(shape))
+    if found is not None and found[0] is shape:
+        return found[1]
+    uri: list[tuple[str, str, Shape]] = []
+    query: dict[str, tuple[str, Shape]] = {}
+    query_maps: list[tuple[str, Shape]] = []
+    headers: dict[str, tuple[str, Shape]] = {}
+    prefixed: list[tuple[str, str]] = []
+    has_body = False
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire = member.serialization.get("name", name)
+        if location == "uri":
+            uri.append((name, wire, member))
+        elif location == "querystring":
+            if member.type_name == "map":
+                query_maps.append((name, member))
+            else:
+                query[wire] = (name, member)
+        elif location == "header":
+            headers[wire.lower()] = (name, member)
+        elif location == "headers":
+            prefixed.append((name, wire.lower()))
+        elif location != "statusCode":
+            has_body = True
+    bindings = RestBindings(tuple(uri), query, tuple(query_maps), headers, tuple(prefixed), has_body)
+    _BINDINGS[id(shape)] = (shape, bindings)
+    return bindings
+
+
 def parse_rest_request(op: OperationModel, request: HttpRequest, labels: dict[str, str],
                        body_parser: Callable[[bytes, Shape], Any]) -> dict[str, Any]:
     """URI labels, query string, headers and the payload, each member from where the model puts it."""
     shape = op.input_shape
     if shape is None:
         return {}
+    bindings = rest_bindings(shape)
     out: dict[str, Any] = {}
-    query: dict[str, list[str]] = {}
-    for key, value in request.query:
-        query.setdefault(key, []).append(value)
-    has_body_members = False
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        wire = member.serialization.get("name", name)
-        if location == "uri":
-            if wire in labels:
-                text = unquote(labels[wire])
-                out[name] = text if member.type_name == "string" else convert_scalar(text, member)
-        elif location == "querystring":
-            if member.type_name == "map":
-                if query:
-                    out[name] = _query_map(member, query)
-            elif wire in query:
-                values = query[wire]
-                if member.type_name == "list":
-                    out[name] = [convert_scalar(v, member.member) for v in values]
-                else:
-                    out[name] = convert_scalar(values[0], member)
-        elif location == "header":
-            values = request.headers.get_all(wire)
-            if values:  # a list may arrive as one header or repeated ones
-                raw = ", ".join(values) if member.type_name == "list" else values[0]
-                out[name] = _header_value(raw, member)
-        elif location == "headers":
-            prefix = wire.lower()
-            found = {k[len(prefix):]: v for k, v in request.headers if k.startswith(prefix)}
-            if found:
-                out[name] = found
-        elif location != "statusCode":
-            has_body_members = True
+    for name, wire, member in bindings.uri:
+        if wire in labels:
+            text = unquote(labels[wire])
+            out[name] = text if member.type_name == "string" else convert_scalar(text, member)
+    if request.query_string:
+        query: dict[str, list[str]] = {}
+        for key, value in request.query:
+            query.setdefault(key, []).append(value)
+        for wire, values in query.items():
+            bound = bindings.query.get(wire)
+            if bound is None:
+                continue
+            name, member = bound
+            if member.type_name == "list":
+                out[name] = [convert_scalar(v, member.member) for v in values]
+            else:
+                out[name] = convert_scalar(values[0], member)
+        for name, member in bindings.query_maps:
+            out[name] = _query_map(member, query)
+    seen: dict[str, list[str]] = {}
+    for key, value in request.headers:
+        if key in bindings.headers:
+            seen.setdefault(key, []).append(value)
+        else:
+            for name, prefix in bindings.prefixed:
+                if key.startswith(prefix):
+                    out.setdefault(name, {})[key[len(prefix):]] = value
+    for key, values in seen.items():
+        name, member = bindings.headers[key]
+        # a list may arrive as one header or repeated ones
+        raw = ", ".join(values) if member.type_name == "list" else values[0]
+        out[name] = _header_value(raw, member)
     payload = shape.serialization.get("payload")
     if payload:
         value = _payload(op, request, payload, shape.members[payload], body_parser)
         if value is not None:
             out[payload] = value
-    elif has_body_members:
+    elif bindings.has_body_members:
         raw_body = request.read_body()
         if raw_body.strip():
             parsed = body_parser(raw_body, shape)

@@ -303,24 +303,41 @@ def _header_text(value: Any, shape: Shape) -> str:
     return str(value)
 
 
+# By shape identity; the shape is kept beside its bindings so that an id is never reused while cached.
+_OUTPUT_BINDINGS: dict[int, tuple[Shape, dict[str, tuple[str, str, Shape]]]] = {}
+
+
+def _output_bindings(shape: Shape) -> dict[str, tuple[str, str, Shape]]:
+    """Members bound to headers or the status code: name -> (location, wire name, shape); built once."""
+    cached = _OUTPUT_BINDINGS.get(id(shape))
+    if cached is not None and cached[0] is shape:
+        return cached[1]
+    found: dict[str, tuple[str, str, Shape]] = {}
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        if location in ("header", "headers", "statusCode"):
+            found[name] = (location, member.serialization.get("name", name).lower(), member)
+    _OUTPUT_BINDINGS[id(shape)] = (shape, found)
+    return found
+
+
 def _bound_headers(shape: Shape, values: dict[str, Any], headers: list[tuple[str, str]]) -> int | None:
     """Members the model binds to headers (and the status code), written out; returns the status if bound."""
     status: int | None = None
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        value = values.get(name)
-        if value is None:
+    bindings = _output_bindings(shape)
+    for name, value in values.items():
+        bound = bindings.get(name)
+        if bound is None or value is None:
             continue
+        location, wire, member = bound
         if location == "header":
             if member.type_name == "list" and not value:
                 continue
-            headers.append((member.serialization.get("name", name).lower(),
-                            header_safe(_header_text(value, member))))
+            headers.append((wire, header_safe(_header_text(value, member))))
         elif location == "headers":
-            prefix = member.serialization.get("name", name).lower()
             for key, item in value.items():
-                headers.append((header_safe(prefix + key.lower()), header_safe(str(item))))
-        elif location == "statusCode":
+                headers.append((header_safe(wire + key.lower()), header_safe(str(item))))
+        else:
             status = int(value)
     return status
 
