@@ -30,6 +30,8 @@ class Config:
     worker_threads: int = 64
     # Allowed clock skew for signed requests in strict mode, in seconds (AWS allows 15 minutes).
     max_clock_skew: int = 900
+    # Kinesis per-shard throughput limits (1 MB/s, 1,000 records/s in; 2 MB/s out), as AWS enforces them.
+    kinesis_limits: bool = True
 
     @property
     def url(self) -> str:
@@ -58,6 +60,8 @@ def load_config(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] |
         values["auth"] = env["FOGBANK_AUTH"]
     if "FOGBANK_REGION" in env:
         values["default_region"] = env["FOGBANK_REGION"]
+    if "FOGBANK_KINESIS_LIMITS" in env:
+        values["kinesis_limits"] = env["FOGBANK_KINESIS_LIMITS"].lower() not in ("0", "false", "off", "no")
     if "FOGBANK_LOG_LEVEL" in env:
         values["log_level"] = env["FOGBANK_LOG_LEVEL"]
     for key, value in (flags or {}).items():

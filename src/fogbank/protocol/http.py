@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class StreamingBody:
         self._loop = loop
         self._buffer = bytearray(first)
         self._more = more
+        self._ahead: concurrent.futures.Future[tuple[bytes, bool]] | None = None
 
     async def _gather(self, want: int) -> tuple[bytes, bool]:
         """Collects up to `want` bytes on the event loop, so a worker thread hops once per megabyte."""
@@ -87,11 +89,16 @@ class StreamingBody:
 
     def _fill(self, want: int = GATHER_BYTES) -> bool:
         while self._more:
+            pending = self._ahead or asyncio.run_coroutine_threadsafe(self._gather(want), self._loop)
+            self._ahead = None
             try:
-                chunk, self._more = asyncio.run_coroutine_threadsafe(self._gather(want), self._loop).result()
+                chunk, self._more = pending.result()
             except ConnectionError:
                 self._more = False
                 raise
+            if self._more:
+                # Read ahead: the event loop keeps draining the socket while this thread works on the chunk.
+                self._ahead = asyncio.run_coroutine_threadsafe(self._gather(GATHER_BYTES), self._loop)
             if chunk:
                 self._buffer += chunk
                 return True

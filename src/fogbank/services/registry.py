@@ -8,7 +8,8 @@ from fogbank.protocol.dispatch import Provider
 
 
 def build_providers(config: Config, keys: KeyStore) -> list[Provider]:
+    from fogbank.services.kinesis.provider import KinesisProvider
     from fogbank.services.s3.provider import S3Provider
     from fogbank.services.sts.provider import StsProvider
 
-    return [S3Provider(config), StsProvider(config, keys)]
+    return [S3Provider(config), StsProvider(config, keys), KinesisProvider(config, enforce_limits=config.kinesis_limits)]

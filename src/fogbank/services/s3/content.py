@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from fogbank.engines.blobs import BlobStore, BlobWriter
 from fogbank.protocol.http import Readable
@@ -19,6 +20,7 @@ from fogbank.services.s3.checksums import Checksum, new_checksum
 from fogbank.services.s3.records import Content, Segment
 
 CHUNK = 1024 * 1024
+_HASH_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="s3-digest")
 INLINE_LIMIT = 64 * 1024
 # Files a read opens before it starts streaming, so a concurrent delete cannot cut the response short.
 _EAGER_OPEN = 64
@@ -51,6 +53,7 @@ def ingest(blobs: BlobStore, body: Readable | bytes | None, algorithms: list[str
     inline_limit = -1 if force_blob else INLINE_LIMIT
     md5 = hashlib.md5(usedforsecurity=False)
     sums = {name: new_checksum(name) for name in dict.fromkeys(algorithms)}
+    hasher = _Hasher([md5, *sums.values()])
     buffer = bytearray()
     writer: BlobWriter | None = None
     size = 0
@@ -63,17 +66,17 @@ def ingest(blobs: BlobStore, body: Readable | bytes | None, algorithms: list[str
             size += len(chunk)
             if size > max_size:
                 raise errors.EntityTooLarge(MaxSizeAllowed=max_size)
-            md5.update(chunk)
-            for checksum in sums.values():
-                checksum.update(chunk)
             if writer is None and len(buffer) + len(chunk) <= inline_limit:
+                hasher.update_now(chunk)
                 buffer += chunk
                 continue
             if writer is None:
                 writer = blobs.writer()
                 writer.write(bytes(buffer))
                 buffer.clear()
+            hasher.update(chunk)
             writer.write(chunk)
+        hasher.finish()
         trailers = dict(getattr(body, "trailers", None) or {})
         if writer is None and force_blob:
             writer = blobs.writer()
@@ -89,8 +92,38 @@ def ingest(blobs: BlobStore, body: Readable | bytes | None, algorithms: list[str
         result.content = Content(size, segments=(Segment(blob_id, size),))
         return result
     finally:
+        hasher.finish()
         if writer is not None and writer.blob_id is None:
             writer.abort()
+
+
+class _Hasher:
+    """Digests large bodies on a helper thread, one chunk behind the disk writes.
+
+    hashlib and the CRC routines release the GIL on large buffers, so hashing chunk n overlaps writing it
+    and reading chunk n+1: a big PUT is bounded by the slower of the two, not their sum.
+    """
+
+    def __init__(self, digests: list[Any]) -> None:
+        self._digests = digests
+        self._pending: Future[None] | None = None
+
+    def _apply(self, chunk: bytes) -> None:
+        for digest in self._digests:
+            digest.update(chunk)
+
+    def update_now(self, chunk: bytes) -> None:
+        self.finish()
+        self._apply(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self.finish()
+        self._pending = _HASH_POOL.submit(self._apply, chunk)
+
+    def finish(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
 
 
 def _reader_of(body: Readable | bytes | None) -> Callable[[int], bytes]:

@@ -1,0 +1,1 @@
+"""Kinesis Data Streams: durable per-shard logs behind the Kinesis API."""
