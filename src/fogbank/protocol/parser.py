@@ -107,11 +107,19 @@ def _cbor_epoch(value: Any, *_: Any) -> CborEpoch:
     return CborEpoch(value)
 
 
+# By (shape identity, wire names?); the shape is kept beside its index so an id is never reused while cached.
+_BY_WIRE: dict[tuple[int, bool], tuple[Shape, dict[str, tuple[str, Shape]]]] = {}
+
+
 def _member_by_wire(shape: Shape, wire_names: bool) -> dict[str, tuple[str, Shape]]:
+    cached = _BY_WIRE.get((id(shape), wire_names))
+    if cached is not None and cached[0] is shape:
+        return cached[1]
     found: dict[str, tuple[str, Shape]] = {}
     for name, member in shape.members.items():
         key = member.serialization.get("name", name) if wire_names else name
         found[key] = (name, member)
+    _BY_WIRE[(id(shape), wire_names)] = (shape, found)
     return found
 
 
@@ -155,13 +163,18 @@ def from_document(value: Any, shape: Shape, style: DocumentStyle = JSON_STYLE) -
     if kind == "list":
         if not isinstance(value, list):
             raise SerializationError(f"Expected a list for {shape.name}")
-        return [None if item is None else from_document(item, shape.member, style) for item in value]
+        member = shape.member
+        if member.type_name == "string" and all(type(item) is str for item in value):
+            return list(value)  # the common case, without a call per element
+        return [None if item is None else from_document(item, member, style) for item in value]
     if kind == "map":
         if not isinstance(value, dict):
             raise SerializationError(f"Expected a map for {shape.name}")
         return {str(k): from_document(v, shape.value, style) for k, v in value.items() if v is not None}
     if kind == "timestamp":
         return _document_timestamp(value, style)
+    if kind == "string" and type(value) is str:
+        return value
     if kind == "blob" and isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if isinstance(value, CborEpoch):

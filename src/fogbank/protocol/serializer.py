@@ -110,6 +110,21 @@ def _document_timestamp(value: Any, shape: Shape, style: DocumentStyle, default_
     return format_timestamp(value, shape.serialization.get("timestampFormat", default_format))
 
 
+# By (shape identity, wire names?); the shape is kept beside its index so an id is never reused while cached.
+_DOCUMENT_MEMBERS: dict[tuple[int, bool], tuple[Shape, dict[str, tuple[str, Shape]]]] = {}
+
+
+def _document_members(shape: Shape, wire_names: bool) -> dict[str, tuple[str, Shape]]:
+    """Member name -> (name on the wire, shape), in model order; built once per shape."""
+    cached = _DOCUMENT_MEMBERS.get((id(shape), wire_names))
+    if cached is not None and cached[0] is shape:
+        return cached[1]
+    found = {name: (member.serialization.get("name", name) if wire_names else name, member)
+             for name, member in shape.members.items()}
+    _DOCUMENT_MEMBERS[(id(shape), wire_names)] = (shape, found)
+    return found
+
+
 def to_document(value: Any, shape: Shape | None, style: DocumentStyle | bool = JSON_STYLE,
                 timestamp_format: str = "unixTimestamp") -> Any:
     """Python values -> a JSON-able (or CBOR-able) document following the shape.
@@ -125,12 +140,17 @@ def to_document(value: Any, shape: Shape | None, style: DocumentStyle | bool = J
         if shape.metadata.get("document"):
             return value
         out: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            item = value.get(name)
-            if item is None:
+        members = _document_members(shape, style.wire_names)
+        for name, item in value.items():
+            found = members.get(name)
+            if found is None or item is None:
                 continue
-            wire = member.serialization.get("name", name) if style.wire_names else name
-            out[wire] = to_document(item, member, style, timestamp_format)
+            wire, member = found
+            kind = member.type_name
+            if kind == "string" or (kind in ("boolean", "integer", "long") and not style.binary):
+                out[wire] = item  # scalars that need no conversion, without a call each
+            else:
+                out[wire] = to_document(item, member, style, timestamp_format)
         return out
     if kind == "list":
         return [to_document(v, shape.member, style, timestamp_format) for v in value]

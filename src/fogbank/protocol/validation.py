@@ -52,7 +52,51 @@ def _value(value: Any, shape: Shape) -> str:
     return "Value" if shape.metadata.get("sensitive") else f"Value '{_shown(value)}'"
 
 
-def _check(value: Any, shape: Shape, path: str, errors: list[str], depth: int = 0) -> None:
+Path = tuple[str, ...]
+
+# Per structure shape: (required members, members worth descending into with their labels). Shapes are kept
+# beside their entries so that an id is never reused while cached.
+_PLANS: dict[int, tuple[Shape, tuple[list[str], list[tuple[str, str, Shape]]]]] = {}
+_CONSTRAINED: dict[int, tuple[Shape, bool]] = {}
+
+
+def _constrained(shape: Shape, depth: int = 0) -> bool:
+    """Whether anything at or below this shape can fail validation (most members cannot)."""
+    cached = _CONSTRAINED.get(id(shape))
+    if cached is not None and cached[0] is shape:
+        return cached[1]
+    if depth > 32:
+        return True
+    meta = shape.metadata
+    kind = shape.type_name
+    result = bool({"min", "max", "pattern"} & meta.keys()) or bool(getattr(shape, "enum", None))
+    if not result:
+        if kind == "structure":
+            result = bool(getattr(shape, "required_members", None)) or any(
+                _constrained(m, depth + 1) for m in shape.members.values())
+        elif kind == "list":
+            result = _constrained(shape.member, depth + 1)
+        elif kind == "map":
+            result = _constrained(shape.key, depth + 1) or _constrained(shape.value, depth + 1)
+    _CONSTRAINED[id(shape)] = (shape, result)
+    return result
+
+
+def _plan(shape: Shape) -> tuple[list[str], list[tuple[str, str, Shape]]]:
+    cached = _PLANS.get(id(shape))
+    if cached is not None and cached[0] is shape:
+        return cached[1]
+    plan = (list(getattr(shape, "required_members", [])),
+            [(name, _label(name), member) for name, member in shape.members.items() if _constrained(member)])
+    _PLANS[id(shape)] = (shape, plan)
+    return plan
+
+
+def _at(path: Path) -> str:
+    return ".".join(path)
+
+
+def _check(value: Any, shape: Shape, path: Path, errors: list[str], depth: int = 0) -> None:
     if depth > 64:
         return
     kind = shape.type_name
@@ -60,69 +104,70 @@ def _check(value: Any, shape: Shape, path: str, errors: list[str], depth: int = 
     if kind == "structure":
         if not isinstance(value, dict):
             return
-        for name in getattr(shape, "required_members", []):
+        required, members = _plan(shape)
+        for name in required:
             if value.get(name) is None:
-                errors.append(f"Value null at '{_join(path, name)}' failed to satisfy constraint: "
+                errors.append(f"Value null at '{_at((*path, _label(name)))}' failed to satisfy constraint: "
                               "Member must not be null")
-        for name, member in shape.members.items():
+        for name, label, member in members:
             item = value.get(name)
             if item is not None:
-                _check(item, member, _join(path, name), errors, depth + 1)
+                _check(item, member, (*path, label), errors, depth + 1)
         return
     if kind in ("list", "map"):
         size = len(value) if hasattr(value, "__len__") else 0
         if "min" in meta and size < meta["min"]:
-            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+            errors.append(f"Value '{_shown(value)}' at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must have length greater than or equal to {meta['min']}")
         if "max" in meta and size > meta["max"]:
-            errors.append(f"Value '{_shown(value)}' at '{path}' failed to satisfy constraint: "
+            errors.append(f"Value '{_shown(value)}' at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must have length less than or equal to {meta['max']}")
         if kind == "list":
-            for i, item in enumerate(value, 1):
-                _check(item, shape.member, f"{path}.{i}.member", errors, depth + 1)
+            if _constrained(shape.member):
+                for i, item in enumerate(value, 1):
+                    _check(item, shape.member, (*path, f"{i}", "member"), errors, depth + 1)
         else:
+            key_checked = _constrained(shape.key)
+            value_checked = _constrained(shape.value)
             for key, item in value.items():
-                _check(key, shape.key, f"{path}.key", errors, depth + 1)
-                _check(item, shape.value, f"{path}.value", errors, depth + 1)
+                if key_checked:
+                    _check(key, shape.key, (*path, "key"), errors, depth + 1)
+                if value_checked:
+                    _check(item, shape.value, (*path, "value"), errors, depth + 1)
         return
     if kind == "string" and isinstance(value, str):
-        shown = _value(value, shape)
         enum = getattr(shape, "enum", None)
         if enum and value not in enum:
-            errors.append(f"{shown} at '{path}' failed to satisfy constraint: "
+            errors.append(f"{_value(value, shape)} at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must satisfy enum value set: [{', '.join(enum)}]")
         if "min" in meta and len(value) < meta["min"]:
-            errors.append(f"{shown} at '{path}' failed to satisfy constraint: "
+            errors.append(f"{_value(value, shape)} at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must have length greater than or equal to {meta['min']}")
         if "max" in meta and len(value) > meta["max"]:
-            errors.append(f"{shown} at '{path}' failed to satisfy constraint: "
+            errors.append(f"{_value(value, shape)} at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must have length less than or equal to {meta['max']}")
         pattern = meta.get("pattern")
         if pattern and len(value) <= MAX_PATTERN_INPUT:
             compiled = _pattern(pattern)
             if compiled is not None and compiled.fullmatch(value) is None:
-                errors.append(f"{shown} at '{path}' failed to satisfy constraint: "
+                errors.append(f"{_value(value, shape)} at '{_at(path)}' failed to satisfy constraint: "
                               f"Member must satisfy regular expression pattern: {pattern}")
         return
     if kind == "blob" and isinstance(value, (bytes, bytearray)):
         if "min" in meta and len(value) < meta["min"]:
-            errors.append(f"Value at '{path}' failed to satisfy constraint: "
+            errors.append(f"Value at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must have length greater than or equal to {meta['min']}")
         if "max" in meta and len(value) > meta["max"]:
-            errors.append(f"Value at '{path}' failed to satisfy constraint: "
+            errors.append(f"Value at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must have length less than or equal to {meta['max']}")
         return
     if kind in ("integer", "long", "float", "double") and isinstance(value, (int, float)):
         if "min" in meta and value < meta["min"]:
-            errors.append(f"{_value(value, shape)} at '{path}' failed to satisfy constraint: "
+            errors.append(f"{_value(value, shape)} at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must have value greater than or equal to {meta['min']}")
         if "max" in meta and value > meta["max"]:
-            errors.append(f"{_value(value, shape)} at '{path}' failed to satisfy constraint: "
+            errors.append(f"{_value(value, shape)} at '{_at(path)}' failed to satisfy constraint: "
                           f"Member must have value less than or equal to {meta['max']}")
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{_label(name)}" if path else _label(name)
 
 
 def validate(value: dict[str, Any], shape: Shape | None, query_style: bool = False) -> None:
@@ -130,7 +175,7 @@ def validate(value: dict[str, Any], shape: Shape | None, query_style: bool = Fal
     if shape is None:
         return
     errors: list[str] = []
-    _check(value, shape, "", errors)
+    _check(value, shape, (), errors)
     if not errors:
         return
     count = len(errors)
