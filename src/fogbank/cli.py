@@ -8,6 +8,7 @@ import logging
 import sys
 import urllib.error
 import urllib.request
+from types import FrameType
 from typing import Any
 
 from fogbank import __version__
@@ -17,6 +18,13 @@ from fogbank.config import Config, load_config
 def _serve(config: Config) -> int:
     import uvicorn
 
+    class _Server(uvicorn.Server):
+        """SIGTERM and SIGINT mean a graceful shutdown and exit status 0, not death by the signal."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
     from fogbank.app import build_app
 
     logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -24,9 +32,10 @@ def _serve(config: Config) -> int:
     app = build_app(config)
     logging.getLogger("fogbank").info("fogbank %s on %s, data in %s, auth %s", __version__, config.url,
                                       config.data_dir, config.auth)
-    uvicorn.run(app, host=config.host, port=config.port, loop="uvloop", http="httptools",
-                log_level=config.log_level, access_log=False, server_header=False, lifespan="on",
-                timeout_graceful_shutdown=10)
+    server = _Server(uvicorn.Config(app, host=config.host, port=config.port, loop="uvloop", http="httptools",
+                                    log_level=config.log_level, access_log=False, server_header=False,
+                                    lifespan="on", timeout_graceful_shutdown=10))
+    server.run()
     return 0
 
 
