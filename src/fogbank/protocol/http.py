@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import io
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -55,28 +56,32 @@ class BytesBody(io.BytesIO):
 
 
 GATHER_BYTES = 1024 * 1024
+# uvicorn hands over body messages of at most this size; gathering stops this far short of its target.
+MESSAGE_SLACK = 64 * 1024
 
 
 class StreamingBody:
     """A large request body read chunk by chunk from the event loop, from a worker thread.
 
     Providers are synchronous and run in threads; this bridges their blocking read() to ASGI's receive().
+    Pieces of about a megabyte are gathered on the loop (one thread hop each, with one piece read ahead)
+    and handed out whole where they fit, so a large upload's bytes are copied as few times as possible.
     """
 
     def __init__(self, receive: Callable[[], Awaitable[dict[str, Any]]], loop: asyncio.AbstractEventLoop,
                  first: bytes = b"", more: bool = True) -> None:
         self._receive = receive
         self._loop = loop
-        self._buffer = bytearray(first)
+        self._pieces: collections.deque[bytes] = collections.deque([first] if first else [])
         self._more = more
         self._ahead: concurrent.futures.Future[tuple[bytes, bool]] | None = None
 
     async def _gather(self, want: int) -> tuple[bytes, bool]:
-        """Collects up to `want` bytes on the event loop, so a worker thread hops once per megabyte."""
+        """Collects close to `want` bytes on the event loop (stopping before a message could overshoot)."""
         parts: list[bytes] = []
         size = 0
         more = self._more
-        while more and size < want:
+        while more and size < want - MESSAGE_SLACK:
             message = await self._receive()
             if message["type"] == "http.disconnect":
                 raise ConnectionError("client disconnected before the body was complete")
@@ -85,7 +90,7 @@ class StreamingBody:
             if chunk:
                 parts.append(chunk)
                 size += len(chunk)
-        return b"".join(parts), more
+        return (parts[0] if len(parts) == 1 else b"".join(parts)), more
 
     def _fill(self, want: int = GATHER_BYTES) -> bool:
         while self._more:
@@ -100,7 +105,7 @@ class StreamingBody:
                 # Read ahead: the event loop keeps draining the socket while this thread works on the chunk.
                 self._ahead = asyncio.run_coroutine_threadsafe(self._gather(GATHER_BYTES), self._loop)
             if chunk:
-                self._buffer += chunk
+                self._pieces.append(chunk)
                 return True
         return False
 
@@ -108,18 +113,16 @@ class StreamingBody:
         if size is None or size < 0:
             while self._fill():
                 pass
-            data = bytes(self._buffer)
-            self._buffer.clear()
+            data = b"".join(self._pieces)
+            self._pieces.clear()
             return data
-        while len(self._buffer) < size and self._fill(max(size - len(self._buffer), GATHER_BYTES)):
-            pass
-        if len(self._buffer) <= size:
-            data = bytes(self._buffer)
-            self._buffer.clear()
-            return data
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
+        if not self._pieces and not self._fill(max(size, GATHER_BYTES)):
+            return b""
+        first = self._pieces[0]
+        if len(first) <= size:
+            return self._pieces.popleft()
+        self._pieces[0] = first[size:]
+        return first[:size]
 
 
 @dataclass
