@@ -8,8 +8,11 @@ from fogbank.protocol.dispatch import Provider
 
 
 def build_providers(config: Config, keys: KeyStore) -> list[Provider]:
+    from fogbank.services.glue.provider import GlueProvider
     from fogbank.services.kinesis.provider import KinesisProvider
     from fogbank.services.s3.provider import S3Provider
     from fogbank.services.sts.provider import StsProvider
 
-    return [S3Provider(config), StsProvider(config, keys), KinesisProvider(config, enforce_limits=config.kinesis_limits)]
+    s3 = S3Provider(config)
+    kinesis = KinesisProvider(config, enforce_limits=config.kinesis_limits)
+    return [s3, StsProvider(config, keys), kinesis, GlueProvider(config, s3)]

@@ -1,0 +1,1 @@
+"""AWS Glue: the Data Catalog and crawlers."""
