@@ -23,7 +23,7 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 _TMP = "tmp"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     """Makes a rename or link inside `path` durable; a no-op where directories cannot be opened."""
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -75,7 +75,7 @@ class BlobWriter:
         final = self._store.path(blob_id)
         self._store._ensure_dir(final.parent)
         os.replace(self._tmp_path, final)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         self.blob_id = blob_id
         return blob_id
 
@@ -110,7 +110,7 @@ class BlobStore:
             return
         if not directory.exists():
             directory.mkdir(exist_ok=True)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         self._known_dirs.add(directory.name)
 
     def path(self, blob_id: str) -> Path:
@@ -182,7 +182,7 @@ class BlobStore:
                 self.delete(new_id)
             raise
         for directory in touched:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         return new_ids
 
     def ids(self) -> Iterator[str]:

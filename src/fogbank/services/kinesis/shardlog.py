@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from fogbank.engines.blobs import fsync_dir
+
 log = logging.getLogger("fogbank.kinesis")
 
 FRAME = struct.Struct("<II")
@@ -154,19 +156,6 @@ class Segment:
         """The byte offset of the last indexed record that arrived strictly before `arrival_ms`."""
         i = bisect.bisect_left(self.arrivals, arrival_ms) - 1
         return self.offsets[i] if i >= 0 else 0
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
@@ -361,7 +350,7 @@ class ShardLog:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, segment.idx_path)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     def _recover_tail(self, segment: Segment) -> None:
         """Keeps the index entries that point at valid frames, then re-reads the log from the last of them."""
@@ -423,9 +412,9 @@ class ShardLog:
         self._log_fd = os.open(segment.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._idx_fd = os.open(segment.idx_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         # The new files, and the shard and stream folders the first segment may just have created.
-        _fsync_dir(self.directory)
-        _fsync_dir(self.directory.parent)
-        _fsync_dir(self.directory.parent.parent)
+        fsync_dir(self.directory)
+        fsync_dir(self.directory.parent)
+        fsync_dir(self.directory.parent.parent)
         self._last_indexed = -INDEX_INTERVAL
         return segment
 
@@ -676,7 +665,7 @@ class ShardLog:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
         if removed:
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
         return len(removed)
 
     def size_bytes(self) -> int:

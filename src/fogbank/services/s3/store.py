@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from fogbank.engines.blobs import BlobStore
+from fogbank.engines.metadb import MetaDb
 from fogbank.services.s3 import errors
-from fogbank.services.s3.db import Database
 from fogbank.services.s3.records import (
     NULL_VERSION,
     Bucket,
@@ -170,7 +170,7 @@ class S3Store:
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.blobs = BlobStore(root / "blobs")
-        self.db = Database(root / "s3.sqlite", SCHEMA)
+        self.db = MetaDb(root / "s3.sqlite", SCHEMA)
         self._lock = threading.Lock()
         self._buckets: dict[str, Bucket] = {}
         self._configs: dict[int, dict[str, Any]] = {}

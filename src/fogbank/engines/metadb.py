@@ -1,4 +1,4 @@
-"""SQLite access for S3 metadata: one writer thread with group commit, one reader connection per thread.
+"""A service's SQLite metadata: one writer thread with group commit, one reader connection per thread.
 
 Every write is a function of the writer connection. The writer thread takes all writes that are waiting,
 runs each in its own savepoint inside one transaction and commits once, so N concurrent PUTs cost one
@@ -34,7 +34,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class Database:
+class MetaDb:
     """A SQLite database in WAL mode shared by many worker threads."""
 
     def __init__(self, path: Path, schema: str) -> None:
@@ -48,6 +48,18 @@ class Database:
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"sqlite-writer:{path.name}", daemon=True)
         self._thread.start()
+
+    def add_schema(self, schema: str) -> None:
+        """More tables for a store that shares this database (CREATE ... IF NOT EXISTS).
+
+        Run on a connection of its own: executescript() commits whatever transaction its connection holds,
+        which must never be the writer's group-commit batch.
+        """
+        conn = _connect(self.path)
+        try:
+            conn.executescript(schema)
+        finally:
+            conn.close()
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -83,6 +95,17 @@ class Database:
         """
         if self._closed:
             raise RuntimeError("database is closed")
+        if threading.current_thread() is self._thread:
+            # A write issued from inside another write: it joins that transaction under its own savepoint.
+            self._writer.execute("SAVEPOINT nested")
+            try:
+                result = fn(self._writer)
+            except BaseException:
+                self._writer.execute("ROLLBACK TO nested")
+                self._writer.execute("RELEASE nested")
+                raise
+            self._writer.execute("RELEASE nested")
+            return result
         future: Future[T] = Future()
         self._queue.put((fn, future))
         return future.result()
