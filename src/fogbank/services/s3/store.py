@@ -167,7 +167,7 @@ class ListedRow:
 class S3Store:
     """Buckets, versions, uploads and configurations of every account, in one directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, sweep: bool = True) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.blobs = BlobStore(root / "blobs")
         self.db = MetaDb(root / "s3.sqlite", SCHEMA)
@@ -177,9 +177,15 @@ class S3Store:
         for row in self.db.reader().execute(
                 "SELECT id, name, account, region, created, versioning, object_lock FROM buckets"):
             self._buckets[row[1]] = Bucket(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
-        report = self.blobs.sweep(self._referenced_blobs().__contains__)
-        if report.orphans or report.temp_files:
-            log.info("swept %d orphan blobs and %d temp files", report.orphans, report.temp_files)
+        if sweep:
+            report = self.blobs.sweep(self._referenced_blobs().__contains__)
+            if report.orphans or report.temp_files:
+                log.info("swept %d orphan blobs and %d temp files", report.orphans, report.temp_files)
+
+    def unreferenced_files(self) -> tuple[set[str], int]:
+        """(blob ids no metadata refers to, temp files): what a crash may leave until the next start."""
+        temps = sum(1 for _ in (self.blobs.root / "tmp").iterdir())
+        return set(self.blobs.ids()) - self._referenced_blobs(), temps
 
     def close(self) -> None:
         self.db.close()
