@@ -8,6 +8,8 @@ from fogbank.protocol.dispatch import Provider
 
 
 def build_providers(config: Config, keys: KeyStore) -> list[Provider]:
+    """Providers are closed in list order: those whose workers use other stores come first."""
+    from fogbank.services.athena.provider import AthenaProvider
     from fogbank.services.glue.provider import GlueProvider
     from fogbank.services.kinesis.provider import KinesisProvider
     from fogbank.services.s3.provider import S3Provider
@@ -15,4 +17,6 @@ def build_providers(config: Config, keys: KeyStore) -> list[Provider]:
 
     s3 = S3Provider(config)
     kinesis = KinesisProvider(config, enforce_limits=config.kinesis_limits)
-    return [s3, StsProvider(config, keys), kinesis, GlueProvider(config, s3)]
+    glue = GlueProvider(config, s3)
+    athena = AthenaProvider(config, s3, glue.catalog)
+    return [athena, s3, StsProvider(config, keys), kinesis, glue]

@@ -1,0 +1,252 @@
+"""Running one statement's SQL on DuckDB: SELECTs into Athena's result CSV, and query output written as
+table files (Parquet, ORC, JSON, text) for CTAS, INSERT INTO and UNLOAD.
+
+DuckDB's errors are worded here as Athena words them (COLUMN_NOT_FOUND, FUNCTION_NOT_FOUND, ...), so a
+client sees the same reasons it would see from Athena.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from duckdb.sqltypes import DuckDBPyType
+from sqlglot import exp
+
+from fogbank.engines import sql as sqlengine
+from fogbank.engines.sql import SqlError, quote_ident, quote_literal
+from fogbank.services.athena import results
+from fogbank.services.athena.errors import QueryFailed
+from fogbank.services.athena.results import child_type
+from fogbank.services.athena.scan import QuerySession
+from fogbank.services.glue.catalog import GlueCatalog
+from fogbank.services.s3.local_access import S3LocalAccess
+
+
+@dataclass
+class Outcome:
+    """What a statement produced, for the runner to publish and record."""
+
+    statement_type: str = "DML"
+    substatement: str = "SELECT"
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    csv_path: Path | None = None
+    text_rows: list[list[str]] | None = None
+    update_count: int | None = None
+    written: list[str] = field(default_factory=list)
+    scanned_bytes: int = 0
+
+
+@dataclass
+class ExecContext:
+    """Everything a statement may use: who runs it, where, and on which catalog and storage."""
+
+    query_id: str
+    account: str
+    region: str
+    catalog: GlueCatalog
+    s3: S3LocalAccess
+    scratch: Path
+    database: str
+    workgroup: str
+    output_location: str
+    prepared: Callable[[str], str | None]
+    threads: int = 2
+    memory_limit: str = "2GB"
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    on_connection: Callable[[duckdb.DuckDBPyConnection | None], None] = lambda conn: None
+
+
+def name_columns(tree: exp.Expr) -> exp.Expr:
+    """Gives unnamed select items Trino's names (_col0, _col1, ... by position)."""
+    for select in tree.find_all(exp.Select):
+        for index, item in enumerate(select.expressions):
+            if isinstance(item, exp.Alias | exp.Column | exp.Star) or item.find(exp.Star) is item:
+                continue
+            if isinstance(item, exp.Dot):
+                continue
+            item.replace(exp.alias_(item.copy(), f"_col{index}", quoted=False))
+    return tree
+
+
+def duckdb_failure(exc: duckdb.Error) -> QueryFailed:
+    """DuckDB's error as Athena would word it."""
+    text = str(exc).strip()
+    first = text.split("\n")[0]
+    match = (re.search(r'Referenced column "([^"]+)" not found', text)
+             or re.search(r'column "([^"]+)" not found', text, re.IGNORECASE)
+             or re.search(r'Column "([^"]+)" referenced that exists in the SELECT clause', text))
+    if isinstance(exc, duckdb.BinderException) and match:
+        return QueryFailed(f"COLUMN_NOT_FOUND: line 1:8: Column '{match.group(1)}' cannot be resolved or requester "
+                           "is not authorized to access requested resources")
+    match = re.search(r"(?:Scalar|Table|Aggregate) Function with name \"?([\w]+)\"? does not exist", text)
+    if match:
+        return QueryFailed(f"FUNCTION_NOT_FOUND: line 1:8: Function '{match.group(1).lower()}' not registered")
+    if isinstance(exc, duckdb.ConversionException):
+        return QueryFailed(f"INVALID_CAST_ARGUMENT: {first.split(': ', 1)[-1]}")
+    if isinstance(exc, duckdb.OutOfRangeException):
+        return QueryFailed(f"NUMERIC_VALUE_OUT_OF_RANGE: {first.split(': ', 1)[-1]}")
+    if isinstance(exc, duckdb.BinderException):
+        if "No function matches" in text:
+            return QueryFailed(f"FUNCTION_NOT_FOUND: line 1:8: Unexpected parameters for function: {first}")
+        return QueryFailed(f"SYNTAX_ERROR: line 1:8: {first.split(': ', 1)[-1]}")
+    if isinstance(exc, duckdb.ParserException):
+        return QueryFailed(f"NOT_SUPPORTED: {first.split(': ', 1)[-1]}")
+    if isinstance(exc, duckdb.InterruptException):
+        return QueryFailed("Query cancelled by user", 2, 1006)
+    if isinstance(exc, duckdb.InvalidInputException) and "Could not convert" in text:
+        return QueryFailed(f"HIVE_BAD_DATA: {first.split(': ', 1)[-1]}")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return QueryFailed(f"EXCEEDED_LOCAL_MEMORY_LIMIT: {first}", 1, 401, retryable=True)
+    return QueryFailed(f"GENERIC_INTERNAL_ERROR: {first}", 1, 401)
+
+
+class Engine:
+    """A statement's DuckDB connection and catalog session; close it when the statement ends."""
+
+    def __init__(self, ctx: ExecContext) -> None:
+        self.ctx = ctx
+        self.conn = sqlengine.connect(threads=ctx.threads, memory_limit=ctx.memory_limit,
+                                      temp_dir=ctx.scratch / "spill")
+        ctx.on_connection(self.conn)
+        self.session = QuerySession(ctx.account, ctx.region, ctx.catalog, ctx.s3, ctx.scratch, self.conn,
+                                    ctx.database)
+
+    def close(self) -> None:
+        self.ctx.on_connection(None)
+        self.session.close()
+        self.conn.close()
+
+    def check_cancelled(self) -> None:
+        if self.ctx.cancelled.is_set():
+            raise QueryFailed("Query cancelled by user")
+
+    # -- queries -------------------------------------------------------------------------------------------
+
+    def prepare(self, tree: exp.Expr, writable_dirs: list[str] | None = None) -> tuple[str, Any]:
+        """Resolves and translates a query; returns its DuckDB SQL and the bound (not yet run) relation."""
+        tree = name_columns(tree.copy())
+        tree = self.session.resolve(tree)
+        self.check_cancelled()
+        self.session.open(writable_dirs)
+        try:
+            text = sqlengine.to_duckdb(tree, "trino", self.session.schema())
+        except SqlError as exc:
+            raise QueryFailed(str(exc)) from exc
+        try:
+            relation = self.conn.sql(text)
+        except duckdb.Error as exc:
+            raise duckdb_failure(exc) from exc
+        if relation is None:
+            raise QueryFailed("NOT_SUPPORTED: the statement does not return rows")
+        return text, relation
+
+    def select(self, tree: exp.Expr) -> Outcome:
+        text, relation = self.prepare(tree)
+        names, types = list(relation.columns), list(relation.types)
+        columns = results.column_info(names, types)
+        path = self.ctx.scratch / "result.csv"
+        try:
+            cursor = self.conn.execute(results.formatted_query(text, names, types))
+            with open(path, "wb") as out:
+                count = results.write_csv(out, names, results.fetch_batches(cursor))
+        except duckdb.Error as exc:
+            raise duckdb_failure(exc) from exc
+        return Outcome("DML", "SELECT", columns, path, update_count=count,
+                       scanned_bytes=self.session.scanned_bytes)
+
+    def column_types(self, tree: exp.Expr) -> list[tuple[str, str]]:
+        """The (name, Hive type) of a query's output, without running it (views, CTAS schemas)."""
+        _, relation = self.prepare(tree)
+        return [(name, hive_type_of(t)) for name, t in zip(relation.columns, relation.types, strict=True)]
+
+    # -- writing table files -------------------------------------------------------------------------------
+
+    def write_files(self, text: str, out_dir: Path, fmt: str, partition_by: list[str], compression: str | None,
+                    delimiter: str = "\x01") -> int:
+        """Runs `text` and writes its rows under `out_dir` (Hive-style folders per partition); returns rows."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fmt = fmt.upper()
+        try:
+            count_row = self.conn.execute(f"SELECT count(*) FROM ({text})").fetchone()
+            count = int(count_row[0]) if count_row else 0
+            if fmt == "ORC":
+                self._write_orc(text, out_dir, partition_by)
+                return count
+            options = []
+            if fmt == "PARQUET":
+                options.append("FORMAT PARQUET")
+                options.append(f"COMPRESSION {quote_literal((compression or 'snappy').lower())}")
+            elif fmt == "JSON":
+                options.append("FORMAT JSON")
+                options.append(f"COMPRESSION {quote_literal(_text_codec(compression))}")
+            elif fmt == "TEXTFILE":
+                options += ["FORMAT CSV", "HEADER false", f"DELIMITER {quote_literal(delimiter)}", "QUOTE ''",
+                            "ESCAPE ''", "NULLSTR '\\N'", f"COMPRESSION {quote_literal(_text_codec(compression))}"]
+            else:
+                raise QueryFailed(f"NOT_SUPPORTED: format {fmt} is not supported for writing")
+            if partition_by:
+                options.append("PARTITION_BY (" + ", ".join(quote_ident(p) for p in partition_by) + ")")
+                options.append("FILENAME_PATTERN 'data_{i}'")
+            target = out_dir if partition_by else out_dir / ("data_0" + _extension(fmt, compression))
+            self.conn.execute(f"COPY ({text}) TO {quote_literal(str(target))} ({', '.join(options)})")
+        except duckdb.Error as exc:
+            raise duckdb_failure(exc) from exc
+        return count
+
+    def _write_orc(self, text: str, out_dir: Path, partition_by: list[str]) -> None:
+        import pyarrow.dataset as ds
+
+        table = self.conn.execute(text).fetch_arrow_table()
+        if partition_by:
+            ds.write_dataset(table, str(out_dir), format="orc", partitioning=partition_by,
+                             partitioning_flavor="hive", basename_template="data_{i}.orc",
+                             existing_data_behavior="overwrite_or_ignore")
+        else:
+            import pyarrow.orc as orc
+
+            orc.write_table(table, str(out_dir / "data_0.orc"))
+
+
+def _text_codec(compression: str | None) -> str:
+    value = (compression or "gzip").lower()
+    return {"none": "none", "uncompressed": "none", "gzip": "gzip", "zstd": "zstd"}.get(value, "gzip")
+
+
+def _extension(fmt: str, compression: str | None) -> str:
+    if fmt == "PARQUET":
+        return ".parquet"
+    codec = _text_codec(compression)
+    suffix = {"gzip": ".gz", "zstd": ".zst"}.get(codec, "")
+    return (".json" if fmt == "JSON" else "") + suffix
+
+
+def hive_type_of(dtype: DuckDBPyType) -> str:
+    """The Hive/Glue type of a DuckDB result column (what Athena records for CTAS and views)."""
+    tid = dtype.id
+    simple = {"varchar": "string", "boolean": "boolean", "tinyint": "tinyint", "smallint": "smallint",
+              "integer": "int", "bigint": "bigint", "hugeint": "bigint", "double": "double", "float": "float",
+              "date": "date", "timestamp": "timestamp", "timestamp_ms": "timestamp", "timestamp_ns": "timestamp",
+              "timestamp_s": "timestamp", "timestamp with time zone": "timestamp", "blob": "binary",
+              "utinyint": "smallint", "usmallint": "int", "uinteger": "bigint", "ubigint": "bigint",
+              "time": "string", "uuid": "string", "interval": "string"}
+    if str(dtype) == "JSON":
+        return "string"
+    if tid in simple:
+        return simple[tid]
+    if tid == "decimal":
+        children = dict(dtype.children)
+        return f"decimal({children['precision']},{children['scale']})"
+    if tid in ("list", "array"):
+        return f"array<{hive_type_of(child_type(dtype, 0))}>"
+    if tid == "map":
+        return f"map<{hive_type_of(child_type(dtype, 0))},{hive_type_of(child_type(dtype, 1))}>"
+    if tid == "struct":
+        fields = [f"{name}:{hive_type_of(child_type(dtype, i))}" for i, (name, _) in enumerate(dtype.children)]
+        return "struct<" + ",".join(fields) + ">"
+    return "string"

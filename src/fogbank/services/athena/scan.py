@@ -1,0 +1,351 @@
+"""One query's view of the catalog: table references resolved to Glue tables, partitions pruned, files
+linked into the query's scratch directory, and a DuckDB view per table reference.
+
+A query runs in two phases. `resolve` walks the statement, looks every table up in the catalog (views are
+expanded in place), prunes partitions with the WHERE conjuncts that only touch partition keys, and links
+the surviving objects into scratch. `open` then locks the DuckDB connection down to exactly those files
+and creates the views the translated statement reads. DataScannedInBytes is the size of the files linked.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from fogbank.engines import sql as sqlengine
+from fogbank.engines.sql import SqlError, duckdb_type, parse_type, quote_ident
+from fogbank.services.athena.errors import QueryFailed
+from fogbank.services.athena.readers import relation_sql
+from fogbank.services.athena.tables import TableInfo, partition_location, table_info
+from fogbank.services.glue.catalog import GlueCatalog
+from fogbank.services.glue.errors import EntityNotFoundException
+from fogbank.services.s3.local_access import S3LocalAccess, S3LocalError, split_uri
+
+PSEUDO_COLUMNS = {"$path": "VARCHAR", "$file_size": "BIGINT", "$file_modified_time": "TIMESTAMP WITH TIME ZONE"}
+DEFAULT_CATALOG = "awsdatacatalog"
+_MAX_VIEW_DEPTH = 16
+_HIDDEN_PREFIXES = ("_", ".")
+
+
+@dataclass
+class FileRef:
+    local: str
+    uri: str
+    size: int
+    modified: float
+    values: list[str]
+
+
+@dataclass
+class PlannedScan:
+    view: str
+    info: TableInfo
+    files: list[FileRef] = field(default_factory=list)
+    pseudo: set[str] = field(default_factory=set)
+
+
+def position_of(node: exp.Expr) -> tuple[int, int]:
+    """Where a node starts in the query text (sqlglot records where an identifier ends)."""
+    if isinstance(node, exp.Table):
+        parts = [p for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None]
+        node = parts[0] if parts else node
+    meta = node.meta if isinstance(node, exp.Expression) else {}
+    width = len(node.name) + (2 if isinstance(node, exp.Identifier) and node.quoted else 0)
+    return int(meta.get("line") or 1), max(1, int(meta.get("col") or 1) - width + 1)
+
+
+class QuerySession:
+    """The tables one statement reads, and the locked-down DuckDB connection it runs on."""
+
+    def __init__(self, account: str, region: str, catalog: GlueCatalog, s3: S3LocalAccess, scratch: Path,
+                 conn: duckdb.DuckDBPyConnection, default_db: str) -> None:
+        self.account = account
+        self.region = region
+        self.catalog = catalog
+        self.s3 = s3
+        self.scratch = scratch
+        self.conn = conn
+        self.default_db = (default_db or "default").lower()
+        self.scans: list[PlannedScan] = []
+        self.scanned_bytes = 0
+        self._names = itertools.count()
+        self._opened = False
+        self._pruner: duckdb.DuckDBPyConnection | None = None
+        # information_schema tables to create at open: (name, columns, rows)
+        self._pending_tables: list[tuple[str, list[str], list[tuple[Any, ...]]]] = []
+
+    # -- catalog lookups -------------------------------------------------------------------------------------
+
+    def table_parts(self, table: exp.Table, default_db: str | None = None) -> tuple[str, str]:
+        catalog = (table.catalog or DEFAULT_CATALOG).lower()
+        if catalog != DEFAULT_CATALOG:
+            line, col = position_of(table)
+            raise QueryFailed(f"CATALOG_NOT_FOUND: line {line}:{col}: Catalog '{catalog}' does not exist")
+        return (table.db or default_db or self.default_db).lower(), table.name.lower()
+
+    def lookup(self, database: str, name: str, node: exp.Expr | None = None) -> TableInfo:
+        line, col = position_of(node) if node is not None else (1, 1)
+        try:
+            glue = self.catalog.get_table(self.account, self.region, database, name)
+        except EntityNotFoundException:
+            if not self.catalog.exists(self.account, self.region, database):
+                raise QueryFailed(f"SCHEMA_NOT_FOUND: line {line}:{col}: Schema '{database}' does not exist") from None
+            raise QueryFailed(f"TABLE_NOT_FOUND: line {line}:{col}: Table '{DEFAULT_CATALOG}.{database}.{name}' "
+                              "does not exist") from None
+        return table_info(glue)
+
+    # -- phase 1: resolve ------------------------------------------------------------------------------------
+
+    def resolve(self, tree: exp.Expr, default_db: str | None = None, depth: int = 0) -> exp.Expr:
+        """Replaces every catalog table reference in `tree` with a view name (or an expanded view)."""
+        if depth > _MAX_VIEW_DEPTH:
+            raise QueryFailed("VIEW_IS_RECURSIVE: View nesting is too deep")
+        ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+        pseudo = {c.name for c in tree.find_all(exp.Column) if c.name in PSEUDO_COLUMNS}
+        for table in list(tree.find_all(exp.Table)):
+            if not isinstance(table.this, exp.Identifier):
+                continue
+            if not table.args.get("db") and table.name.lower() in ctes:
+                continue
+            if isinstance(table.parent, exp.Schema | exp.Create | exp.Insert | exp.Drop):
+                continue
+            database, name = self.table_parts(table, default_db)
+            if database == "information_schema":
+                replacement: exp.Expr = self._information_schema(table, name)
+                table.replace(replacement)
+                continue
+            info = self.lookup(database, name, table)
+            alias = table.alias or name
+            if info.is_view:
+                assert info.view_sql is not None
+                try:
+                    inner = sqlengine.parse(info.view_sql, "trino")
+                except SqlError as exc:
+                    raise QueryFailed(f"HIVE_VIEW_TRANSLATION_ERROR: view {info.qualified}: {exc}") from exc
+                inner = self.resolve(inner, info.database, depth + 1)
+                table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+                continue
+            planned = self.plan(info, self._prune_conjuncts(table, info))
+            planned.pseudo |= pseudo
+            table.replace(exp.Table(this=exp.to_identifier(planned.view),
+                                    alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        return tree
+
+    def plan(self, info: TableInfo, conjuncts: list[exp.Expr] | None = None) -> PlannedScan:
+        """Lists (and links) the files of a table, or of its partitions that survive the conjuncts."""
+        planned = PlannedScan(view=f"fb_t{next(self._names)}", info=info)
+        if info.partition_keys:
+            partitions = self.catalog.get_partitions(self.account, self.region, info.database, info.name)
+            partitions = self._prune(info, partitions, conjuncts or [])
+            for partition in partitions:
+                self._add_files(planned, partition_location(info, partition), list(partition.get("Values") or []))
+        elif info.location:
+            self._add_files(planned, info.location, [])
+        self.scans.append(planned)
+        return planned
+
+    def _add_files(self, planned: PlannedScan, location: str, values: list[str]) -> None:
+        try:
+            bucket, prefix = split_uri(location)
+        except S3LocalError as exc:
+            raise QueryFailed(f"HIVE_METASTORE_ERROR: {exc}") from exc
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        try:
+            objects = list(self.s3.list(self.account, bucket, prefix))
+        except S3LocalError as exc:
+            raise QueryFailed(f"HIVE_CANNOT_OPEN_SPLIT: cannot read s3://{bucket}/{prefix}: {exc}") from exc
+        for obj in objects:
+            relative = obj.key[len(prefix):]
+            if not relative or obj.key.endswith("/") or obj.key.endswith("_$folder$"):
+                continue
+            if any(part.startswith(_HIDDEN_PREFIXES) for part in relative.split("/")):
+                continue
+            name = f"f{len(planned.files)}_{planned.view}"
+            try:
+                local = self.s3.materialize(self.account, bucket, obj.key, self.scratch, name)
+            except S3LocalError:
+                continue  # deleted since the listing: not part of this query's snapshot
+            planned.files.append(FileRef(str(local), obj.uri, obj.size, obj.modified, values))
+            self.scanned_bytes += obj.size
+
+    # -- partition pruning -----------------------------------------------------------------------------------
+
+    def _prune_conjuncts(self, table: exp.Table, info: TableInfo) -> list[exp.Expr]:
+        """WHERE conjuncts of the table's own SELECT that only read its partition keys, when dropping the
+        partitions they reject cannot change the answer (not on the nullable side of an outer join)."""
+        if not info.partition_keys:
+            return []
+        holder = table.parent
+        select = holder.parent if isinstance(holder, exp.From | exp.Join) else None
+        if not isinstance(select, exp.Select):
+            return []
+        joins = select.args.get("joins") or []
+        if isinstance(holder, exp.Join) and (holder.side or "").upper() in ("LEFT", "FULL"):
+            return []
+        if isinstance(holder, exp.From) and any((j.side or "").upper() in ("RIGHT", "FULL") for j in joins):
+            return []
+        where = select.args.get("where")
+        if where is None:
+            return []
+        keys = {k for k, _ in info.partition_keys}
+        alias = (table.alias or table.name).lower()
+        out = []
+        for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            if conjunct.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window, exp.Rand, exp.Placeholder):
+                continue
+            columns = list(conjunct.find_all(exp.Column))
+            if not columns:
+                continue
+            if all(c.name.lower() in keys and (c.table.lower() == alias if c.table else not joins)
+                   for c in columns):
+                copy = conjunct.copy()
+                for column in copy.find_all(exp.Column):
+                    column.set("table", None)
+                out.append(copy)
+        return out
+
+    def _prune(self, info: TableInfo, partitions: list[dict[str, Any]],
+               conjuncts: list[exp.Expr]) -> list[dict[str, Any]]:
+        if not conjuncts or not partitions:
+            return partitions
+        try:
+            predicate = sqlengine.to_duckdb(exp.and_(*conjuncts), "trino")
+        except SqlError:
+            return partitions
+        conn = self._pruning_connection()
+        table = f"fb_parts_{next(self._names)}"
+        raw_cols = ", ".join(f"{quote_ident(k)} VARCHAR" for k, _ in info.partition_keys)
+        conn.execute(f"CREATE TEMP TABLE {table} (fb_idx INTEGER, {raw_cols})")
+        rows = [[i, *[None if v == "__HIVE_DEFAULT_PARTITION__" else v for v in p.get("Values") or []]]
+                for i, p in enumerate(partitions)]
+        rows = [r + [None] * (len(info.partition_keys) + 1 - len(r)) for r in rows]
+        conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * (len(info.partition_keys) + 1))})", rows)
+        typed = ", ".join(f"TRY_CAST({quote_ident(k)} AS {duckdb_type(t)}) AS {quote_ident(k)}"
+                          for k, t in info.partition_keys)
+        try:
+            kept = {int(r[0]) for r in conn.execute(
+                f"SELECT fb_idx FROM (SELECT fb_idx, {typed} FROM {table}) WHERE {predicate}").fetchall()}
+        except duckdb.Error:
+            return partitions
+        return [p for i, p in enumerate(partitions) if i in kept]
+
+    def _pruning_connection(self) -> duckdb.DuckDBPyConnection:
+        """A separate, file-less connection: pruning predicates come from the query text."""
+        if self._pruner is None:
+            self._pruner = sqlengine.connect(threads=1, memory_limit="256MB")
+            sqlengine.lock_down(self._pruner, [])
+        return self._pruner
+
+    # -- information_schema ----------------------------------------------------------------------------------
+
+    def _information_schema(self, table: exp.Table, name: str) -> exp.Expr:
+        alias = table.alias or name
+        view = f"fb_is_{name}_{next(self._names)}"
+        if name == "schemata":
+            rows = [(DEFAULT_CATALOG, d["Name"]) for d in self.catalog.get_databases(self.account, self.region)]
+            self._pending_tables.append((view, ["catalog_name", "schema_name"], rows))
+        elif name in ("tables", "columns", "views"):
+            rows_t: list[tuple[Any, ...]] = []
+            for t in self.catalog.all_tables(self.account, self.region):
+                info = table_info(t)
+                if name == "tables":
+                    kind = "VIEW" if info.is_view else "BASE TABLE"
+                    rows_t.append((DEFAULT_CATALOG, info.database, info.name, kind))
+                elif name == "views" and info.is_view:
+                    rows_t.append((DEFAULT_CATALOG, info.database, info.name, info.view_sql))
+                elif name == "columns":
+                    for pos, (col, ctype) in enumerate(info.columns + info.partition_keys, start=1):
+                        rows_t.append((DEFAULT_CATALOG, info.database, info.name, col, pos, "YES", ctype))
+            columns = {"tables": ["table_catalog", "table_schema", "table_name", "table_type"],
+                       "views": ["table_catalog", "table_schema", "table_name", "view_definition"],
+                       "columns": ["table_catalog", "table_schema", "table_name", "column_name",
+                                   "ordinal_position", "is_nullable", "data_type"]}[name]
+            self._pending_tables.append((view, columns, rows_t))
+        else:
+            raise QueryFailed(f"TABLE_NOT_FOUND: Table '{DEFAULT_CATALOG}.information_schema.{name}' does not exist")
+        return exp.Table(this=exp.to_identifier(view), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+    # -- phase 2: open ---------------------------------------------------------------------------------------
+
+    def open(self, writable_dirs: list[str] | None = None) -> None:
+        """Locks the connection to this query's files and creates its views."""
+        if self._opened:
+            return
+        self._opened = True
+        paths = [f.local for scan in self.scans for f in scan.files]
+        sqlengine.lock_down(self.conn, paths, writable_dirs or [])
+        for view, columns, rows in self._pending_tables:
+            cols = ", ".join(f"{quote_ident(c)} {'BIGINT' if c == 'ordinal_position' else 'VARCHAR'}"
+                             for c in columns)
+            self.conn.execute(f"CREATE TEMP TABLE {view} ({cols})")
+            if rows:
+                self.conn.executemany(f"INSERT INTO {view} VALUES ({', '.join('?' * len(columns))})",
+                                      [list(r) for r in rows])
+        for scan in self.scans:
+            self._create_view(scan)
+
+    def _create_view(self, scan: PlannedScan) -> None:
+        info = scan.info
+        assert info.storage is not None
+        relation = relation_sql(self.conn, info.storage, [f.local for f in scan.files], info.columns,
+                                f"{scan.view}_arrow")
+        data_cols = [f"d.{quote_ident(name)}" for name, _ in info.columns]
+        if not info.partition_keys and not scan.pseudo:
+            self.conn.execute(f"CREATE TEMP VIEW {scan.view} AS SELECT {', '.join(data_cols)} FROM ({relation}) d")
+            return
+        files_table = f"{scan.view}_files"
+        part_cols = ", ".join(f"{quote_ident('p_' + k)} VARCHAR" for k, _ in info.partition_keys)
+        self.conn.execute(f"CREATE TEMP TABLE {files_table} (fb_file VARCHAR, fb_path VARCHAR, fb_size BIGINT, "
+                          f"fb_modified DOUBLE{', ' + part_cols if part_cols else ''})")
+        if scan.files:
+            marks = ", ".join("?" * (4 + len(info.partition_keys)))
+            rows = []
+            for f in scan.files:
+                values = [None if v == "__HIVE_DEFAULT_PARTITION__" else v for v in f.values]
+                values += [None] * (len(info.partition_keys) - len(values))
+                rows.append([f.local, f.uri, f.size, f.modified, *values])
+            self.conn.executemany(f"INSERT INTO {files_table} VALUES ({marks})", rows)
+        exprs = list(data_cols)
+        for key, hive in info.partition_keys:
+            exprs.append(f"TRY_CAST(f.{quote_ident('p_' + key)} AS {duckdb_type(hive)}) AS {quote_ident(key)}")
+        if "$path" in scan.pseudo:
+            exprs.append('f.fb_path AS "$path"')
+        if "$file_size" in scan.pseudo:
+            exprs.append('f.fb_size AS "$file_size"')
+        if "$file_modified_time" in scan.pseudo:
+            exprs.append('to_timestamp(f.fb_modified) AS "$file_modified_time"')
+        self.conn.execute(f"CREATE TEMP VIEW {scan.view} AS SELECT {', '.join(exprs)} FROM ({relation}) d "
+                          f"JOIN {files_table} f ON d.fb_file = f.fb_file")
+
+    # -- schema for the translator ---------------------------------------------------------------------------
+
+    def schema(self) -> dict[str, dict[str, str]]:
+        """{view: {column: type}} in Trino spelling, for column qualification and type annotation."""
+        out: dict[str, dict[str, str]] = {}
+        for scan in self.scans:
+            cols: dict[str, str] = {}
+            for name, hive in scan.info.columns + scan.info.partition_keys:
+                try:
+                    cols[name] = parse_type(hive).sql("trino")
+                except SqlError:
+                    cols[name] = "VARCHAR"
+            out[scan.view] = cols
+        for view, columns, _ in self._pending_tables:
+            out[view] = {c: ("BIGINT" if c == "ordinal_position" else "VARCHAR") for c in columns}
+        return out
+
+    def close(self) -> None:
+        if self._pruner is not None:
+            self._pruner.close()
+            self._pruner = None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
