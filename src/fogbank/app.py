@@ -14,6 +14,7 @@ from typing import Any
 from fogbank import __version__
 from fogbank.config import Config
 from fogbank.context import RequestContext
+from fogbank.engines.models.registry import ModelRegistry
 from fogbank.errors import AwsError, InternalFailure, NotImplementedOperation
 from fogbank.protocol import accounts, auth
 from fogbank.protocol.chunked import (
@@ -48,7 +49,8 @@ class FogbankApp:
         self.config = config
         self.started = time.time()
         self.keys = accounts.KeyStore(config)
-        self.providers: list[Provider] = build_providers(config, self.keys)
+        self.models = ModelRegistry(config, config.model_overrides)
+        self.providers: list[Provider] = build_providers(config, self.keys, self.models)
         self.handlers: dict[tuple[str, str], Handler] = {}
         self.provider_of: dict[str, Provider] = {}
         specs: list[ServiceSpec] = []
@@ -93,6 +95,7 @@ class FogbankApp:
                 provider.close()
             except Exception:
                 log.exception("closing %s failed", type(provider).__name__)
+        self.models.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def _read_request(self, scope: Scope, receive: Receive) -> HttpRequest:
@@ -255,7 +258,8 @@ class FogbankApp:
             for service in provider.services:
                 services[service] = state
         return {"version": __version__, "data_dir": str(self.config.data_dir), "auth": self.config.auth,
-                "uptime_seconds": round(time.time() - self.started, 1), "services": services}
+                "uptime_seconds": round(time.time() - self.started, 1), "services": services,
+                "models": self.models.status()}
 
     def _internal(self, request: HttpRequest) -> HttpResponse:
         if request.path.rstrip("/") == "/_fogbank/health" and request.method in ("GET", "HEAD"):

@@ -32,6 +32,9 @@ class Config:
     max_clock_skew: int = 900
     # Kinesis per-shard throughput limits (1 MB/s, 1,000 records/s in; 2 MB/s out), as AWS enforces them.
     kinesis_limits: bool = True
+    # Local models that replace a default, by capability ("sentiment", "language-id", "nlp-en", ...):
+    # a Hugging Face, ONNX or CTranslate2 folder, or a GGUF file. Never downloaded.
+    model_overrides: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -64,6 +67,10 @@ def load_config(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] |
         values["kinesis_limits"] = env["FOGBANK_KINESIS_LIMITS"].lower() not in ("0", "false", "off", "no")
     if "FOGBANK_LOG_LEVEL" in env:
         values["log_level"] = env["FOGBANK_LOG_LEVEL"]
+    overrides = {name[len("FOGBANK_MODEL_"):].lower().replace("_", "-"): path
+                 for name, path in env.items() if name.startswith("FOGBANK_MODEL_") and path}
+    if overrides:
+        values["model_overrides"] = overrides
     for key, value in (flags or {}).items():
         if value is not None:
             values[key] = Path(value) if key == "data_dir" else value

@@ -1,0 +1,1 @@
+"""Amazon Comprehend on offline models."""
