@@ -53,8 +53,16 @@ def _status(config: Config) -> int:
     print(f"  uptime:   {health['uptime_seconds']} s")
     print("  services:")
     for name, state in sorted(health["services"].items()):
-        details = ", ".join(f"{k}={v}" for k, v in state.items() if k != "state")
-        print(f"    {name:<14} {state.get('state', '?'):<10} {details}")
+        details = ", ".join(f"{k}={v}" for k, v in state.items() if k not in ("state", "models"))
+        print(f"    {name:<20} {state.get('state', '?'):<10} {details}")
+    models = health.get("models") or {}
+    if models:
+        print("  models:")
+        for capability, model in sorted(models.items()):
+            loaded = "loaded" if model.get("loaded") else "not loaded"
+            memory = f", {model['memory_mb']} MB" if "memory_mb" in model else ""
+            error = f", error: {model['error']}" if model.get("error") else ""
+            print(f"    {capability:<20} {model.get('model', '?')} ({loaded}{memory}){error}")
     return 0
 
 
