@@ -18,8 +18,11 @@ def build_providers(config: Config, keys: KeyStore, models: ModelRegistry | None
     from fogbank.services.firehose.provider import FirehoseProvider
     from fogbank.services.glue.provider import GlueProvider
     from fogbank.services.kinesis.provider import KinesisProvider
+    from fogbank.services.polly.provider import PollyProvider
     from fogbank.services.s3.provider import S3Provider
     from fogbank.services.sts.provider import StsProvider
+    from fogbank.services.transcribe.provider import TranscribeProvider
+    from fogbank.services.translate.provider import TranslateProvider
 
     models = models if models is not None else ModelRegistry(config, config.model_overrides)
     s3 = S3Provider(config)
@@ -27,5 +30,6 @@ def build_providers(config: Config, keys: KeyStore, models: ModelRegistry | None
     glue = GlueProvider(config, s3)
     athena = AthenaProvider(config, s3, glue.catalog)
     firehose = FirehoseProvider(config, s3=s3, kinesis=kinesis, glue=glue)
-    comprehend = ComprehendProvider(config, models, s3)
-    return [athena, firehose, comprehend, s3, StsProvider(config, keys), kinesis, glue]
+    language = [ComprehendProvider(config, models, s3), PollyProvider(config, s3, models),
+                TranscribeProvider(config, s3, models), TranslateProvider(config, s3, models)]
+    return [athena, firehose, *language, s3, StsProvider(config, keys), kinesis, glue]

@@ -1,0 +1,1 @@
+"""Amazon Polly: speech synthesis on local voices (VITS on onnxruntime, espeak-ng)."""

@@ -1,0 +1,1 @@
+"""Amazon Transcribe: batch speech recognition with Whisper on CTranslate2."""

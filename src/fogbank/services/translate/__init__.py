@@ -1,0 +1,1 @@
+"""Amazon Translate: rule-based machine translation with Apertium language pairs."""
