@@ -15,11 +15,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import EntityNotFoundException
-from fogbank.services.glue.inference import FileSchema, classify
 from fogbank.services.glue.layout import (
     CrawledFile,
     PartitionPlan,
@@ -36,6 +35,16 @@ log = logging.getLogger(__name__)
 _OTHER_TARGETS = ("JdbcTargets", "MongoDBTargets", "DynamoDBTargets", "CatalogTargets", "DeltaTargets",
                   "IcebergTargets", "HudiTargets")
 _BATCH = 100
+
+if TYPE_CHECKING:
+    from fogbank.services.glue.inference import FileSchema
+
+
+def _classify(file: Any, size: int) -> FileSchema | None:
+    """Schema inference needs pyarrow: imported on the first crawl, not when the server starts."""
+    from fogbank.services.glue.inference import classify
+
+    return classify(file, size)
 
 
 class CrawlFailed(Exception):
@@ -198,7 +207,7 @@ class Crawl:
                 schema = last_schema[directory]
             else:
                 with self.source.open(self.account, bucket, obj.key) as file:
-                    schema = classify(file, obj.size)
+                    schema = _classify(file, obj.size)
             if schema is None:
                 log.info("crawler %s: s3://%s/%s was not classified", self.name, bucket, obj.key)
                 continue

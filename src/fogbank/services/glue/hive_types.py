@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.types as pat
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _INT32 = 2**31
 _WIDTH = {"tinyint": 1, "smallint": 2, "int": 3, "bigint": 4}
 
 
 def from_arrow(dtype: pa.DataType) -> str:
+    import pyarrow.types as pat  # only crawls need pyarrow; the server starts without it
+
     """The Glue type a Parquet/ORC column of this Arrow type is catalogued as."""
     if pat.is_dictionary(dtype):
         return from_arrow(dtype.value_type)

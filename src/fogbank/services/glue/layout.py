@@ -13,11 +13,14 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from fogbank.services.glue.hive_types import merge
-from fogbank.services.glue.inference import FileSchema
 from fogbank.services.glue.s3source import S3Object
+
+if TYPE_CHECKING:
+    from fogbank.services.glue.inference import FileSchema
 
 SIMILARITY = 0.7
 
