@@ -19,6 +19,9 @@ def build_providers(config: Config, keys: KeyStore, models: ModelRegistry | None
     from fogbank.services.glue.provider import GlueProvider
     from fogbank.services.kinesis.provider import KinesisProvider
     from fogbank.services.polly.provider import PollyProvider
+    from fogbank.services.redshift.provider import RedshiftProvider
+    from fogbank.services.redshift_data.provider import RedshiftDataProvider
+    from fogbank.services.redshift_serverless.provider import RedshiftServerlessProvider
     from fogbank.services.s3.provider import S3Provider
     from fogbank.services.sts.provider import StsProvider
     from fogbank.services.transcribe.provider import TranscribeProvider
@@ -32,4 +35,8 @@ def build_providers(config: Config, keys: KeyStore, models: ModelRegistry | None
     firehose = FirehoseProvider(config, s3=s3, kinesis=kinesis, glue=glue)
     language = [ComprehendProvider(config, models, s3), PollyProvider(config, s3, models),
                 TranscribeProvider(config, s3, models), TranslateProvider(config, s3, models)]
-    return [athena, firehose, *language, s3, StsProvider(config, keys), kinesis, glue]
+    redshift = RedshiftProvider(config)
+    serverless = RedshiftServerlessProvider(config)
+    redshift_data = RedshiftDataProvider(config, s3, redshift, serverless, lambda: glue.catalog)
+    return [athena, firehose, redshift_data, *language, s3, StsProvider(config, keys), kinesis, glue, redshift,
+            serverless]

@@ -1,0 +1,1 @@
+"""Amazon Redshift: provisioned clusters (query protocol)."""

@@ -1,0 +1,1 @@
+"""The Amazon Redshift Data API and the DuckDB warehouses behind it."""

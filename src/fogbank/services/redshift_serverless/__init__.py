@@ -1,0 +1,1 @@
+"""Amazon Redshift Serverless: namespaces and workgroups."""

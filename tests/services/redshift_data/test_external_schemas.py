@@ -1,0 +1,87 @@
+"""External schemas over the Glue Data Catalog: warehouse tables joined with lake tables in fogbank's S3."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from tests.services.redshift_data.conftest import Sql, unique_name
+
+PARQUET = {"InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+           "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+           "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"}}
+CSV = {"InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+       "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+       "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+                     "Parameters": {"field.delim": ","}}}
+
+
+@pytest.fixture
+def glue(fogbank: Any) -> Any:
+    return fogbank.client("glue")
+
+
+def _parquet(s3: Any, bucket: str, key: str, table: pa.Table) -> None:
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    s3.put_object(Bucket=bucket, Key=key, Body=sink.getvalue())
+
+
+def test_join_warehouse_and_lake_tables(sql: Sql, s3: Any, bucket: str, glue: Any) -> None:
+    lake = unique_name("lake").replace("-", "_")
+    glue.create_database(DatabaseInput={"Name": lake})
+    _parquet(s3, bucket, "lake/clicks/dt=2024-01-01/part-0.parquet",
+             pa.table({"user_id": pa.array([1, 2, 1], pa.int32()), "url": ["/a", "/b", "/c"]}))
+    _parquet(s3, bucket, "lake/clicks/dt=2024-01-02/part-0.parquet",
+             pa.table({"user_id": pa.array([2], pa.int32()), "url": ["/d"]}))
+    s3.put_object(Bucket=bucket, Key="lake/clicks/dt=2024-01-02/_SUCCESS", Body=b"")
+    glue.create_table(DatabaseName=lake, TableInput={
+        "Name": "clicks", "TableType": "EXTERNAL_TABLE", "Parameters": {"classification": "parquet"},
+        "PartitionKeys": [{"Name": "dt", "Type": "date"}],
+        "StorageDescriptor": {"Columns": [{"Name": "user_id", "Type": "int"}, {"Name": "url", "Type": "string"}],
+                              "Location": f"s3://{bucket}/lake/clicks/", **PARQUET}})
+    for day in ("2024-01-01", "2024-01-02"):
+        glue.create_partition(DatabaseName=lake, TableName="clicks", PartitionInput={
+            "Values": [day], "StorageDescriptor": {"Location": f"s3://{bucket}/lake/clicks/dt={day}/", **PARQUET}})
+    s3.put_object(Bucket=bucket, Key="lake/countries/c.csv", Body=b"1,Norway\n2,Chile\n")
+    glue.create_table(DatabaseName=lake, TableInput={
+        "Name": "countries", "Parameters": {"classification": "csv"},
+        "StorageDescriptor": {"Columns": [{"Name": "user_id", "Type": "int"}, {"Name": "country", "Type": "string"}],
+                              "Location": f"s3://{bucket}/lake/countries", **CSV}})
+
+    sql.ok(f"CREATE EXTERNAL SCHEMA spectrum FROM DATA CATALOG DATABASE '{lake}' "
+           "IAM_ROLE 'arn:aws:iam::000000000000:role/spectrum'")
+    sql.ok("CREATE TABLE users (id INT, name VARCHAR(10))")
+    sql.ok("INSERT INTO users VALUES (1, 'ann'), (2, 'bob')")
+    assert sql.rows("SELECT u.name, c.url, c.dt, k.country FROM users u JOIN spectrum.clicks c ON c.user_id = u.id "
+                    "JOIN spectrum.countries k ON k.user_id = u.id ORDER BY c.url") == [
+        ["ann", "/a", "2024-01-01", "Norway"], ["bob", "/b", "2024-01-01", "Chile"],
+        ["ann", "/c", "2024-01-01", "Norway"], ["bob", "/d", "2024-01-02", "Chile"]]
+    assert sql.rows("SELECT COUNT(*) FROM spectrum.clicks WHERE dt = '2024-01-02'") == [[1]]
+    assert sql.error("SELECT * FROM spectrum.nothing") == 'ERROR: relation "spectrum.nothing" does not exist'
+
+    target = {"ClusterIdentifier": sql.target["ClusterIdentifier"], "Database": "dev", "DbUser": "awsuser"}
+    assert "spectrum" in sql.client.list_schemas(**target)["Schemas"]
+    tables = sql.client.list_tables(**target, SchemaPattern="spectrum")["Tables"]
+    assert tables == [{"name": "clicks", "schema": "spectrum", "type": "EXTERNAL TABLE"},
+                      {"name": "countries", "schema": "spectrum", "type": "EXTERNAL TABLE"}]
+    columns = sql.client.describe_table(**target, Schema="spectrum", Table="clicks")["ColumnList"]
+    assert [(c["name"], c["typeName"]) for c in columns] == [("user_id", "int4"), ("url", "varchar"),
+                                                             ("dt", "date")]
+
+    sql.ok("CREATE TABLE materialized AS SELECT user_id, COUNT(*) AS n FROM spectrum.clicks GROUP BY user_id")
+    assert sql.rows("SELECT user_id, n FROM materialized ORDER BY user_id") == [[1, 2], [2, 2]]
+    sql.ok("DROP SCHEMA spectrum")
+    assert sql.error("SELECT * FROM spectrum.clicks").startswith("ERROR: ")
+
+
+def test_external_schema_needs_a_catalog_database(sql: Sql, glue: Any) -> None:
+    missing = unique_name("absent").replace("-", "_")
+    error = sql.error(f"CREATE EXTERNAL SCHEMA s FROM DATA CATALOG DATABASE '{missing}' IAM_ROLE default")
+    assert f"External database {missing} does not exist" in error
+    sql.ok(f"CREATE EXTERNAL SCHEMA s FROM DATA CATALOG DATABASE '{missing}' IAM_ROLE default "
+           "CREATE EXTERNAL DATABASE IF NOT EXISTS")
+    assert glue.get_database(Name=missing)["Database"]["Name"] == missing
