@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from _client import S3Connection
 from _sigv4 import SigV4Signer
@@ -85,6 +87,63 @@ def _base_env(tmp: Path) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), "TMPDIR": str(tmp),
            "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
     return env
+
+
+class ServiceCallError(RuntimeError):
+    """A JSON-protocol call answered with an error status; `code` is the AWS error code when one was sent."""
+
+    def __init__(self, operation: str, status: int, body: bytes) -> None:
+        code = ""
+        try:
+            parsed = json.loads(body)
+            if isinstance(parsed, dict):
+                code = str(parsed.get("__type") or parsed.get("code") or "").rsplit("#", 1)[-1]
+        except ValueError:
+            pass
+        super().__init__(f"{operation} answered HTTP {status} {code}: {body[:300]!r}")
+        self.status = status
+        self.code = code
+
+
+class JsonConnection(S3Connection):
+    """A keep-alive client for the JSON-protocol services (Kinesis, Firehose, Glue) on the S3 client's socket.
+
+    Same raw socket and response reader as the S3 client, so a JSON call costs the client as little as an S3
+    request does. The Authorization header is well-formed and names `service` in its credential scope, so the
+    servers route and scope the request as they would a signed one, but its signature is not computed: no
+    server under test verifies signatures here, and hashing every multi-megabyte body would measure the client.
+    """
+
+    def __init__(self, port: int, service: str, target_prefix: str, timeout: float = 60.0) -> None:
+        super().__init__("127.0.0.1", port, SigV4Signer(ACCESS_KEY, SECRET_KEY, REGION, service), timeout)
+        self.service = service
+        self.target_prefix = target_prefix
+        self._target = ""
+
+    def _head(self, method: str, path: str, query: dict[str, str] | None, length: int | None) -> bytes:
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        scope = f"{amz_date[:8]}/{REGION}/{self.service}/aws4_request"
+        return (f"{method} {path} HTTP/1.1\r\nHost: {self.host_header}\r\n"
+                "Content-Type: application/x-amz-json-1.1\r\n"
+                f"X-Amz-Target: {self._target}\r\nX-Amz-Date: {amz_date}\r\n"
+                f"Authorization: AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{scope}, "
+                f"SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={'0' * 64}\r\n"
+                f"Content-Length: {length or 0}\r\n\r\n").encode()
+
+    def call_raw(self, operation: str, body: dict[str, Any] | bytes) -> bytes:
+        """One operation's response body, unparsed; raises ServiceCallError unless the server answered 2xx."""
+        self._target = f"{self.target_prefix}.{operation}"
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        response = self.request("POST", "/", payload)
+        if not response.ok:
+            raise ServiceCallError(operation, response.status, response.body)
+        return response.body
+
+    def call(self, operation: str, body: dict[str, Any] | bytes) -> dict[str, Any]:
+        """One operation, its response parsed; raises ServiceCallError unless the server answered 2xx."""
+        raw = self.call_raw(operation, body)
+        result: dict[str, Any] = json.loads(raw) if raw else {}
+        return result
 
 
 def _health_fogbank(host: str, port: int) -> bool:
