@@ -158,7 +158,15 @@ def from_document(value: Any, shape: Shape, style: DocumentStyle = JSON_STYLE) -
             found = members.get(key) if isinstance(key, str) else None
             if found is None or item is None:
                 continue
-            out[found[0]] = from_document(item, found[1], style)
+            name, member = found
+            kind = member.type_name
+            # The commonest members, without a call each (long record lists are made of them).
+            if kind == "string" and type(item) is str:
+                out[name] = item
+            elif kind == "blob" and type(item) is str:
+                out[name] = b64decode(item)
+            else:
+                out[name] = from_document(item, member, style)
         return out
     if kind == "list":
         if not isinstance(value, list):

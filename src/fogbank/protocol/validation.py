@@ -92,6 +92,21 @@ def _plan(shape: Shape) -> tuple[list[str], list[tuple[str, str, Shape]]]:
     return plan
 
 
+def _plainly_valid(value: Any, shape: Shape) -> bool:
+    """A fast yes for a string or blob inside its length bounds and without enum or pattern to check.
+
+    Anything else (and every failure) goes through _check, which words the error exactly.
+    """
+    kind = shape.type_name
+    if not ((kind == "string" and type(value) is str) or (kind == "blob" and type(value) is bytes)):
+        return False
+    meta = shape.metadata
+    if "pattern" in meta or (kind == "string" and getattr(shape, "enum", None)):
+        return False
+    size = len(value)
+    return meta.get("min", 0) <= size and ("max" not in meta or size <= meta["max"])
+
+
 def _at(path: Path) -> str:
     return ".".join(path)
 
@@ -111,7 +126,7 @@ def _check(value: Any, shape: Shape, path: Path, errors: list[str], depth: int =
                               "Member must not be null")
         for name, label, member in members:
             item = value.get(name)
-            if item is not None:
+            if item is not None and not _plainly_valid(item, member):
                 _check(item, member, (*path, label), errors, depth + 1)
         return
     if kind in ("list", "map"):
