@@ -149,6 +149,8 @@ def to_document(value: Any, shape: Shape | None, style: DocumentStyle | bool = J
             kind = member.type_name
             if kind == "string" or (kind in ("boolean", "integer", "long") and not style.binary):
                 out[wire] = item  # scalars that need no conversion, without a call each
+            elif kind == "blob" and not style.binary and isinstance(item, bytes):
+                out[wire] = b64encode(item)
             else:
                 out[wire] = to_document(item, member, style, timestamp_format)
         return out
