@@ -1,9 +1,13 @@
-"""A service's SQLite metadata: one writer thread with group commit, one reader connection per thread.
+"""A service's SQLite metadata: how fogbank opens SQLite, and the two ways its stores share a database.
 
-Every write is a function of the writer connection. The writer thread takes all writes that are waiting,
-runs each in its own savepoint inside one transaction and commits once, so N concurrent PUTs cost one
-fsync of the WAL instead of N. A write's caller returns only after that commit: acknowledged means
-durable. Readers use WAL snapshots and never wait for the writer.
+`connect` is the one place the durability settings live: WAL with synchronous=FULL, so a committed
+transaction is on disk when the commit returns. `LockedDb` is one such connection behind a lock, for small
+stores whose writes are rare.
+
+`MetaDb` is for the busy ones. Every write is a function of the writer connection. The writer thread takes
+all writes that are waiting, runs each in its own savepoint inside one transaction and commits once, so N
+concurrent PUTs cost one fsync of the WAL instead of N. A write's caller returns only after that commit:
+acknowledged means durable. Readers use WAL snapshots and never wait for the writer.
 """
 
 from __future__ import annotations
@@ -26,12 +30,63 @@ log = logging.getLogger(__name__)
 _MAX_BATCH = 256
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, foreign_keys: bool = False) -> sqlite3.Connection:
+    """An autocommit connection (statements outside BEGIN commit at once) whose commits are durable on return.
+
+    Usable from any thread; callers that share it serialize their use themselves.
+    """
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     return conn
+
+
+class LockedDb:
+    """One durable connection shared by threads under a reentrant lock.
+
+    For stores with few writes, where one lock is simpler than a writer thread. Hold `lock` around any
+    sequence of statements that must not interleave with another thread's; use `transaction` where the
+    sequence must also commit or roll back as one.
+    """
+
+    def __init__(self, path: Path, schema: str, *, foreign_keys: bool = False) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.conn = connect(path, foreign_keys=foreign_keys)
+        self.conn.executescript(schema)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside BEGIN IMMEDIATE; committed (durably) on exit, rolled back on an exception."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Every row of one statement (committed at once when it writes)."""
+        with self.lock:
+            return self.conn.execute(sql, args).fetchall()
+
+    def row(self, sql: str, args: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        """The first row of one statement, or None."""
+        with self.lock:
+            row: tuple[Any, ...] | None = self.conn.execute(sql, args).fetchone()
+            return row
+
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        """Runs one statement, committed durably before return outside a transaction; the rows it changed."""
+        with self.lock:
+            return self.conn.execute(sql, args).rowcount
 
 
 class MetaDb:
@@ -39,7 +94,7 @@ class MetaDb:
 
     def __init__(self, path: Path, schema: str) -> None:
         self.path = path
-        self._writer = _connect(path)
+        self._writer = connect(path)
         self._writer.executescript(schema)
         self._queue: queue.Queue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = queue.Queue()
         self._local = threading.local()
@@ -55,7 +110,7 @@ class MetaDb:
         Run on a connection of its own: executescript() commits whatever transaction its connection holds,
         which must never be the writer's group-commit batch.
         """
-        conn = _connect(self.path)
+        conn = connect(self.path)
         try:
             conn.executescript(schema)
         finally:
@@ -69,7 +124,7 @@ class MetaDb:
         if conn is None:
             if self._closed:
                 raise RuntimeError("database is closed")
-            conn = _connect(self.path)
+            conn = connect(self.path)
             conn.execute("PRAGMA query_only=ON")
             self._local.conn = conn
             with self._readers_lock:

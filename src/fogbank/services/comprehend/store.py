@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from fogbank.engines.metadb import LockedDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -55,26 +54,10 @@ class ComprehendStore:
         self.root = root
         self.models_dir = root / "models"
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(root / "comprehend.sqlite3", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = LockedDb(root / "comprehend.sqlite3", _SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        self._db.close()
 
     @staticmethod
     def _row(row: tuple[Any, ...]) -> Resource:
@@ -85,7 +68,7 @@ class ComprehendStore:
     def insert(self, resource: Resource) -> bool:
         """Adds a resource; False when one of the same kind and id already exists in its scope."""
         try:
-            with self._tx() as db:
+            with self._db.transaction() as db:
                 db.execute("INSERT INTO resources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (resource.arn, resource.kind, resource.account, resource.region, resource.rid,
                             resource.status, resource.created, json.dumps(resource.props)))
@@ -94,32 +77,28 @@ class ComprehendStore:
         return True
 
     def get(self, arn: str) -> Resource | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM resources WHERE arn = ?", (arn,)).fetchone()
+        row = self._db.row("SELECT * FROM resources WHERE arn = ?", (arn,))
         return self._row(row) if row else None
 
     def find(self, account: str, region: str, kind: str, rid: str) -> Resource | None:
-        with self._lock:
-            row = self._db.execute("SELECT * FROM resources WHERE account = ? AND region = ? AND kind = ? AND rid = ?",
-                                   (account, region, kind, rid)).fetchone()
+        row = self._db.row("SELECT * FROM resources WHERE account = ? AND region = ? AND kind = ? AND rid = ?",
+                           (account, region, kind, rid))
         return self._row(row) if row else None
 
     def list_kind(self, account: str, region: str, kind: str) -> list[Resource]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM resources WHERE account = ? AND region = ? AND kind = ? "
-                                    "ORDER BY created, arn", (account, region, kind)).fetchall()
+        rows = self._db.rows("SELECT * FROM resources WHERE account = ? AND region = ? AND kind = ? "
+                             "ORDER BY created, arn", (account, region, kind))
         return [self._row(r) for r in rows]
 
     def by_status(self, statuses: tuple[str, ...]) -> list[Resource]:
         marks = ",".join("?" * len(statuses))
-        with self._lock:
-            rows = self._db.execute(f"SELECT * FROM resources WHERE status IN ({marks})", statuses).fetchall()
+        rows = self._db.rows(f"SELECT * FROM resources WHERE status IN ({marks})", statuses)
         return [self._row(r) for r in rows]
 
     def update(self, arn: str, status: str | None = None, expect: tuple[str, ...] | None = None,
                **changes: Any) -> Resource | None:
         """Merges property changes (None removes a property); with `expect`, only from those statuses."""
-        with self._tx() as db:
+        with self._db.transaction() as db:
             row = db.execute("SELECT * FROM resources WHERE arn = ?", (arn,)).fetchone()
             if row is None:
                 return None
@@ -139,23 +118,22 @@ class ComprehendStore:
             return resource
 
     def delete(self, arn: str) -> None:
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.execute("DELETE FROM resources WHERE arn = ?", (arn,))
             db.execute("DELETE FROM tags WHERE arn = ?", (arn,))
 
     # ------------------------------------------------------------------ tags
 
     def tags(self, arn: str) -> dict[str, str]:
-        with self._lock:
-            rows = self._db.execute("SELECT key, value FROM tags WHERE arn = ? ORDER BY key", (arn,)).fetchall()
+        rows = self._db.rows("SELECT key, value FROM tags WHERE arn = ? ORDER BY key", (arn,))
         return {k: v for k, v in rows}
 
     def set_tags(self, arn: str, tags: dict[str, str]) -> None:
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", [(arn, k, v) for k, v in tags.items()])
 
     def remove_tags(self, arn: str, keys: list[str]) -> None:
-        with self._tx() as db:
+        with self._db.transaction() as db:
             db.executemany("DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys])
 
     # ------------------------------------------------------------------ model files

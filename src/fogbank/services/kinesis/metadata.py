@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fogbank.engines.metadb import LockedDb
 from fogbank.services.kinesis.identifiers import shard_id
 
 _SCHEMA = """
@@ -145,33 +144,18 @@ class MetadataDb:
     """The SQLite side of the catalogue. Callers serialize writes; a lock keeps the connection safe anyway."""
 
     def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._db = LockedDb(path, _SCHEMA, foreign_keys=True)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()
 
     # ------------------------------------------------------------------ settings
 
     def setting(self, key: str) -> bytes | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        row = self._db.row("SELECT value FROM settings WHERE key = ?", (key,))
         return bytes(row[0]) if row else None
 
     def set_setting(self, key: str, value: bytes) -> None:
@@ -181,9 +165,10 @@ class MetadataDb:
     # ------------------------------------------------------------------ loading
 
     def load(self) -> list[StreamMeta]:
-        with self._lock:
+        with self._db.lock:
+            conn = self._db.conn
             streams: dict[int, StreamMeta] = {}
-            for row in self._db.execute(
+            for row in conn.execute(
                     "SELECT id, account, region, name, stream_id, created_ms, status, status_ms, mode, "
                     "retention_hours, encryption_type, key_id, metrics, max_record_kib, warm_mibps, distribution, "
                     "policy, next_shard FROM streams"):
@@ -192,16 +177,16 @@ class MetadataDb:
                     status=row[6], status_ms=row[7], mode=row[8], retention_hours=row[9], encryption_type=row[10],
                     key_id=row[11], metrics=json.loads(row[12]), max_record_kib=row[13], warm_mibps=row[14],
                     distribution=row[15], policy=row[16], next_shard=row[17])
-            for row in self._db.execute("SELECT stream, idx, parent, adjacent, start_hash, end_hash, epoch_ms, "
+            for row in conn.execute("SELECT stream, idx, parent, adjacent, start_hash, end_hash, epoch_ms, "
                                         "closed_ms, end_count FROM shards"):
                 stream = streams.get(row[0])
                 if stream is not None:
                     stream.shards[row[1]] = ShardMeta(row[1], row[2], row[3], int(row[4]), int(row[5]), row[6],
                                                       row[7], row[8])
-            for row in self._db.execute("SELECT stream, key, value FROM tags"):
+            for row in conn.execute("SELECT stream, key, value FROM tags"):
                 if row[0] in streams:
                     streams[row[0]].tags[row[1]] = row[2]
-            for row in self._db.execute("SELECT stream, name, created_ms, status, tags FROM consumers"):
+            for row in conn.execute("SELECT stream, name, created_ms, status, tags FROM consumers"):
                 if row[0] in streams:
                     streams[row[0]].consumers[row[1]] = ConsumerMeta(row[1], row[2], row[3], json.loads(row[4]))
         return list(streams.values())

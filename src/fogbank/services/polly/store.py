@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from fogbank.engines.metadb import LockedDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lexicons (
@@ -26,62 +26,50 @@ class PollyStore:
     """Lexicons by (account, region, name); tasks by id, each a SynthesisTask document plus its request."""
 
     def __init__(self, root: Path) -> None:
-        self._conn = sqlite3.connect(root / "polly.db", isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        self._db = LockedDb(root / "polly.db", _SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def _execute(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+        self._db.close()
 
     # -- lexicons
 
     def put_lexicon(self, scope: tuple[str, str], name: str, content: str, attributes: dict[str, Any]) -> None:
-        self._execute("INSERT OR REPLACE INTO lexicons VALUES (?, ?, ?, ?, ?)",
-                      (*scope, name, content, json.dumps(attributes)))
+        self._db.execute("INSERT OR REPLACE INTO lexicons VALUES (?, ?, ?, ?, ?)",
+                         (*scope, name, content, json.dumps(attributes)))
 
     def lexicon(self, scope: tuple[str, str], name: str) -> tuple[str, dict[str, Any]] | None:
-        rows = self._execute("SELECT content, attributes FROM lexicons WHERE account=? AND region=? AND name=?",
+        rows = self._db.rows("SELECT content, attributes FROM lexicons WHERE account=? AND region=? AND name=?",
                              (*scope, name))
         return (rows[0][0], json.loads(rows[0][1])) if rows else None
 
     def lexicons(self, scope: tuple[str, str]) -> list[tuple[str, dict[str, Any]]]:
-        rows = self._execute("SELECT name, attributes FROM lexicons WHERE account=? AND region=? ORDER BY name",
+        rows = self._db.rows("SELECT name, attributes FROM lexicons WHERE account=? AND region=? ORDER BY name",
                              scope)
         return [(row[0], json.loads(row[1])) for row in rows]
 
     def delete_lexicon(self, scope: tuple[str, str], name: str) -> bool:
-        with self._lock:
-            cursor = self._conn.execute("DELETE FROM lexicons WHERE account=? AND region=? AND name=?",
-                                        (*scope, name))
-            return cursor.rowcount > 0
+        return self._db.execute("DELETE FROM lexicons WHERE account=? AND region=? AND name=?", (*scope, name)) > 0
 
     # -- tasks
 
     def add_task(self, scope: tuple[str, str], task: dict[str, Any], request: dict[str, Any]) -> None:
-        self._execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (*scope, task["TaskId"], time.time(), task["TaskStatus"], json.dumps(task, default=str),
-                       json.dumps(request)))
+        self._db.execute("INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (*scope, task["TaskId"], time.time(), task["TaskStatus"], json.dumps(task, default=str),
+                          json.dumps(request)))
 
     def update_task(self, task_id: str, **changes: Any) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute("SELECT task FROM tasks WHERE task_id=?", (task_id,)).fetchone()
+        with self._db.lock:
+            row = self._db.row("SELECT task FROM tasks WHERE task_id=?", (task_id,))
             if row is None:
                 return None
             task = json.loads(row[0])
             task.update(changes)
-            self._conn.execute("UPDATE tasks SET status=?, task=? WHERE task_id=?",
-                               (task["TaskStatus"], json.dumps(task, default=str), task_id))
+            self._db.execute("UPDATE tasks SET status=?, task=? WHERE task_id=?",
+                             (task["TaskStatus"], json.dumps(task, default=str), task_id))
             return dict(task)
 
     def task(self, scope: tuple[str, str], task_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        rows = self._execute("SELECT task, request FROM tasks WHERE account=? AND region=? AND task_id=?",
+        rows = self._db.rows("SELECT task, request FROM tasks WHERE account=? AND region=? AND task_id=?",
                              (*scope, task_id))
         return (json.loads(rows[0][0]), json.loads(rows[0][1])) if rows else None
 
@@ -91,16 +79,15 @@ class PollyStore:
         if status:
             sql += " AND status=?"
             args = (*scope, status)
-        return [json.loads(row[0]) for row in self._execute(sql + " ORDER BY created DESC, task_id", args)]
+        return [json.loads(row[0]) for row in self._db.rows(sql + " ORDER BY created DESC, task_id", args)]
 
     def fail_interrupted(self) -> int:
         """Tasks left scheduled or running by a previous process end as failed, never stuck."""
-        with self._lock:
-            rows = self._conn.execute("SELECT task_id, task FROM tasks WHERE status IN ('scheduled', 'inProgress')"
-                                      ).fetchall()
+        with self._db.lock:
+            rows = self._db.rows("SELECT task_id, task FROM tasks WHERE status IN ('scheduled', 'inProgress')")
             for task_id, text in rows:
                 task = json.loads(text)
                 task.update(TaskStatus="failed", TaskStatusReason=INTERRUPTED)
-                self._conn.execute("UPDATE tasks SET status='failed', task=? WHERE task_id=?",
-                                   (json.dumps(task), task_id))
+                self._db.execute("UPDATE tasks SET status='failed', task=? WHERE task_id=?",
+                                 (json.dumps(task), task_id))
             return len(rows)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from fogbank.engines.metadb import LockedDb
 
 Scope = tuple[str, str]
 
@@ -42,44 +42,24 @@ class DocStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(SCHEMA)
-        self._lock = threading.RLock()
+        self._db = LockedDb(path, SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        self._db.close()
 
     def get(self, scope: Scope, kind: str, name: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT body FROM docs WHERE account = ? AND region = ? AND kind = ? AND name = ?",
-                (*scope, kind, name)).fetchone()
+        row = self._db.row("SELECT body FROM docs WHERE account = ? AND region = ? AND kind = ? AND name = ?",
+                           (*scope, kind, name))
         return json.loads(row[0]) if row else None
 
     def documents(self, scope: Scope, kind: str) -> list[dict[str, Any]]:
         """Every document of a kind in the scope, in name order."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT body FROM docs WHERE account = ? AND region = ? AND kind = ? ORDER BY name",
-                (*scope, kind)).fetchall()
+        rows = self._db.rows("SELECT body FROM docs WHERE account = ? AND region = ? AND kind = ? ORDER BY name",
+                             (*scope, kind))
         return [json.loads(r[0]) for r in rows]
 
     def create(self, scope: Scope, kind: str, name: str, doc: dict[str, Any]) -> None:
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             try:
                 conn.execute("INSERT INTO docs (account, region, kind, name, body) VALUES (?, ?, ?, ?, ?)",
                              (*scope, kind, name, json.dumps(doc)))
@@ -87,7 +67,7 @@ class DocStore:
                 raise DocExists(name) from None
 
     def put(self, scope: Scope, kind: str, name: str, doc: dict[str, Any]) -> None:
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO docs (account, region, kind, name, body) VALUES (?, ?, ?, ?, ?)",
                          (*scope, kind, name, json.dumps(doc)))
 
@@ -98,7 +78,7 @@ class DocStore:
         `change` may edit the document in place (returning None) or return a replacement; an exception it
         raises leaves the stored document untouched.
         """
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute(
                 "SELECT body FROM docs WHERE account = ? AND region = ? AND kind = ? AND name = ?",
                 (*scope, kind, name)).fetchone()
@@ -114,7 +94,7 @@ class DocStore:
 
     def rename(self, scope: Scope, kind: str, old: str, new: str, doc: dict[str, Any]) -> None:
         """Moves a document to a new name in one transaction (ModifyCluster's NewClusterIdentifier)."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             try:
                 conn.execute("INSERT INTO docs (account, region, kind, name, body) VALUES (?, ?, ?, ?, ?)",
                              (*scope, kind, new, json.dumps(doc)))
@@ -125,7 +105,7 @@ class DocStore:
 
     def delete(self, scope: Scope, kind: str, name: str) -> dict[str, Any]:
         """Removes a document and returns what it held."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute(
                 "SELECT body FROM docs WHERE account = ? AND region = ? AND kind = ? AND name = ?",
                 (*scope, kind, name)).fetchone()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from fogbank.engines.metadb import LockedDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS terminologies (
@@ -25,85 +25,72 @@ Scope = tuple[str, str]
 
 class TranslateStore:
     def __init__(self, root: Path) -> None:
-        self._conn = sqlite3.connect(root / "translate.db", isolation_level=None, check_same_thread=False,
-                                     timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        self._db = LockedDb(root / "translate.db", _SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def _all(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+        self._db.close()
 
     # -- terminologies
 
     def put_terminology(self, scope: Scope, name: str, properties: dict[str, Any], terms: dict[str, Any]) -> None:
-        with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO terminologies VALUES (?, ?, ?, ?, ?)",
-                               (*scope, name, json.dumps(properties), json.dumps(terms)))
+        self._db.execute("INSERT OR REPLACE INTO terminologies VALUES (?, ?, ?, ?, ?)",
+                         (*scope, name, json.dumps(properties), json.dumps(terms)))
 
     def terminology(self, scope: Scope, name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        rows = self._all("SELECT properties, terms FROM terminologies WHERE account=? AND region=? AND name=?",
-                         (*scope, name))
-        return (json.loads(rows[0][0]), json.loads(rows[0][1])) if rows else None
+        row = self._db.row("SELECT properties, terms FROM terminologies WHERE account=? AND region=? AND name=?",
+                           (*scope, name))
+        return (json.loads(row[0]), json.loads(row[1])) if row else None
 
     def terminologies(self, scope: Scope) -> list[dict[str, Any]]:
-        rows = self._all("SELECT properties FROM terminologies WHERE account=? AND region=? ORDER BY name", scope)
+        rows = self._db.rows("SELECT properties FROM terminologies WHERE account=? AND region=? ORDER BY name", scope)
         return [json.loads(row[0]) for row in rows]
 
     def delete_terminology(self, scope: Scope, name: str) -> bool:
-        with self._lock:
-            return self._conn.execute("DELETE FROM terminologies WHERE account=? AND region=? AND name=?",
-                                      (*scope, name)).rowcount > 0
+        return self._db.execute("DELETE FROM terminologies WHERE account=? AND region=? AND name=?",
+                                (*scope, name)) > 0
 
     # -- jobs
 
     def add_job(self, scope: Scope, job: dict[str, Any], client_token: str) -> dict[str, Any]:
         """Stores a job, or returns the one an earlier request with the same client token created."""
-        with self._lock:
-            row = self._conn.execute("SELECT job FROM jobs WHERE account=? AND region=? AND client_token=?",
-                                     (*scope, client_token)).fetchone()
+        with self._db.lock:
+            row = self._db.row("SELECT job FROM jobs WHERE account=? AND region=? AND client_token=?",
+                               (*scope, client_token))
             if row:
                 return dict(json.loads(row[0]))
-            self._conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               (*scope, job["JobId"], client_token, time.time(), job["JobStatus"], json.dumps(job)))
+            self._db.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (*scope, job["JobId"], client_token, time.time(), job["JobStatus"], json.dumps(job)))
             return job
 
     def job(self, scope: Scope, job_id: str) -> dict[str, Any] | None:
-        rows = self._all("SELECT job FROM jobs WHERE account=? AND region=? AND job_id=?", (*scope, job_id))
-        return json.loads(rows[0][0]) if rows else None
+        row = self._db.row("SELECT job FROM jobs WHERE account=? AND region=? AND job_id=?", (*scope, job_id))
+        return json.loads(row[0]) if row else None
 
     def jobs(self, scope: Scope) -> list[dict[str, Any]]:
-        rows = self._all("SELECT job FROM jobs WHERE account=? AND region=? ORDER BY created DESC", scope)
+        rows = self._db.rows("SELECT job FROM jobs WHERE account=? AND region=? ORDER BY created DESC", scope)
         return [json.loads(row[0]) for row in rows]
 
     def update_job(self, scope: Scope, job_id: str, **changes: Any) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute("SELECT job FROM jobs WHERE account=? AND region=? AND job_id=?",
-                                     (*scope, job_id)).fetchone()
+        with self._db.lock:
+            row = self._db.row("SELECT job FROM jobs WHERE account=? AND region=? AND job_id=?", (*scope, job_id))
             if row is None:
                 return None
             job = json.loads(row[0])
             job.update(changes)
-            self._conn.execute("UPDATE jobs SET status=?, job=? WHERE account=? AND region=? AND job_id=?",
-                               (job["JobStatus"], json.dumps(job), *scope, job_id))
+            self._db.execute("UPDATE jobs SET status=?, job=? WHERE account=? AND region=? AND job_id=?",
+                             (job["JobStatus"], json.dumps(job), *scope, job_id))
             return dict(job)
 
     def fail_interrupted(self) -> int:
-        with self._lock:
-            rows = self._conn.execute("SELECT account, region, job_id, job FROM jobs WHERE status IN "
-                                      "('SUBMITTED', 'IN_PROGRESS', 'STOP_REQUESTED')").fetchall()
+        with self._db.lock:
+            rows = self._db.rows("SELECT account, region, job_id, job FROM jobs WHERE status IN "
+                                 "('SUBMITTED', 'IN_PROGRESS', 'STOP_REQUESTED')")
             for account, region, job_id, text in rows:
                 job = json.loads(text)
                 stopped = job["JobStatus"] == "STOP_REQUESTED"
                 job.update(JobStatus="STOPPED" if stopped else "FAILED", EndTime=time.time())
                 if not stopped:
                     job["Message"] = INTERRUPTED
-                self._conn.execute("UPDATE jobs SET status=?, job=? WHERE account=? AND region=? AND job_id=?",
-                                   (job["JobStatus"], json.dumps(job), account, region, job_id))
+                self._db.execute("UPDATE jobs SET status=?, job=? WHERE account=? AND region=? AND job_id=?",
+                                 (job["JobStatus"], json.dumps(job), account, region, job_id))
             return len(rows)
