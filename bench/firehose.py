@@ -445,3 +445,52 @@ def probe_peer(port: int, records: int = 10) -> str:
     return (f"{records} records ({records * RECORD:,} B) under a {LATENCY_HINT_MIB} MiB / 900 s GZIP hint: "
             f"{len(listed)} object(s) in S3 after 1 s{gz} (Firehose delivers none before the hint is reached), "
             "so its Firehose is not measured")
+
+
+# -- Firehose alone ------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    """fogbank's Firehose alone, on a fresh server (or one already running with --port), for quick looks."""
+    import argparse
+    import tempfile
+    from pathlib import Path
+
+    from _peers import Server, ServerStartError, fogbank_spec, free_port
+
+    repo = Path(__file__).resolve().parent.parent
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mib", type=int, default=128, help="MiB per throughput run, a multiple of 64")
+    p.add_argument("--threads", type=int, default=4, help="writer threads")
+    p.add_argument("--rounds", type=int, default=3, help="repetitions of the latency probe")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per run")
+    p.add_argument("--port", type=int, default=0, help="use a fogbank already listening on this port")
+    p.add_argument("--fogbank-bin", type=Path, default=repo / ".venv" / "bin" / "fogbank")
+    args = p.parse_args()
+    if args.mib < HINT_MIB or args.mib % HINT_MIB:
+        p.error(f"--mib must be a positive multiple of {HINT_MIB}")
+    if args.port:
+        result = run_fogbank(args.port, args.threads, args.mib, args.rounds, args.timeout, "?")
+    else:
+        with tempfile.TemporaryDirectory(prefix="fogbank-bench-firehose-") as tmp:
+            port = free_port()
+            spec = fogbank_spec(args.fogbank_bin, port, Path(tmp))
+            server = Server(spec, Path(tmp) / "server.log")
+            result = FirehoseResult(spec.version)
+            try:
+                server.start()
+                server.wait_ready(60.0)
+                result = run_fogbank(port, args.threads, args.mib, args.rounds, args.timeout, spec.version)
+            except (ServerStartError, OSError) as exc:
+                result.errors.append(str(exc))
+            finally:
+                if result.errors:
+                    log(server.log_tail())
+                server.stop()
+    print(result.table())
+    print(result.notes())
+    return 0 if not result.errors and all(r.verified for r in result.runs) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -67,7 +67,7 @@ class RecordOperations(FirehoseBase):
             raise InvalidArgumentException(f"The records of a PutRecordBatch request total {total} bytes, more than "
                                            f"the limit of {MAX_BATCH_BYTES} bytes (4 MiB).")
         runtime, first, count = self._append(ctx, req["DeliveryStreamName"], records)
-        responses: list[dict[str, Any]] = [{"RecordId": runtime.record_id(first + i)} for i in range(count)]
+        responses: list[dict[str, Any]] = [{"RecordId": rid} for rid in runtime.record_ids(first, count)]
         responses.extend({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": SLOW_DOWN}
                          for _ in range(len(records) - count))
         return {"FailedPutCount": len(records) - count, "RequestResponses": responses,

@@ -12,22 +12,26 @@ recovery cuts it off.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import json
 import logging
+import operator
 import os
 import struct
 import threading
 import zlib
-from collections import deque
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterable
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("fogbank.firehose")
 
 FRAME = struct.Struct("<IIQ")
+_HEAD = struct.Struct("<II")
 SEGMENT_BYTES = 64 * 1024 * 1024
 _fdatasync = getattr(os, "fdatasync", os.fsync)
 _CHECKPOINT = "checkpoint.json"
@@ -85,15 +89,61 @@ class Checkpoint:
         return intent if isinstance(intent, dict) else None
 
 
-@dataclass(frozen=True)
-class Entry:
-    """Where one buffered record lives."""
+class Index:
+    """Where the buffered records live: one column of integers per field, record `head + k` being the k-th
+    record not yet released. Columns rather than an object per record: a batch indexes hundreds of thousands
+    of records, and tuples would cost an allocation each and weigh on the garbage collector."""
 
-    segment: int
-    offset: int
-    arrival_ms: int
-    size: int
-    end: int  # bytes appended since the log was opened, through this record: sizes of ranges without a walk
+    def __init__(self) -> None:
+        self.segment = array("q")
+        self.offset = array("q")  # of the frame in its segment
+        self.arrival = array("q")
+        self.size = array("q")
+        self.end = array("q")  # bytes appended since the log was opened, through this record
+        self.head = 0
+
+    def __len__(self) -> int:
+        return len(self.size) - self.head
+
+    def extend(self, segment: int, offsets: Iterable[int], arrival_ms: int, sizes: list[int],
+               ends: Iterable[int]) -> None:
+        self.segment.extend(repeat(segment, len(sizes)))
+        self.offset.extend(offsets)
+        self.arrival.extend(repeat(arrival_ms, len(sizes)))
+        self.size.extend(sizes)
+        self.end.extend(ends)
+
+    def bytes_between(self, first: int, last: int) -> int:
+        """Payload bytes of records [first, last) counted from the head."""
+        if last <= first:
+            return 0
+        a, b = self.head + first, self.head + last - 1
+        return self.end[b] - self.end[a] + self.size[a]
+
+    def drop(self, count: int) -> None:
+        self.head += min(count, len(self))
+        if self.head >= 65536 and self.head * 2 >= len(self.size):
+            for column in (self.segment, self.offset, self.arrival, self.size, self.end):
+                del column[:self.head]
+            self.head = 0
+
+    def clear(self) -> None:
+        for column in (self.segment, self.offset, self.arrival, self.size, self.end):
+            del column[:]
+        self.head = 0
+
+
+def _pread_all(fd: int, length: int, offset: int) -> bytes:
+    """`length` bytes from `offset`, fewer only at the end of the file (a single pread may return less)."""
+    parts: list[bytes] = []
+    while length > 0:
+        part = os.pread(fd, length, offset)
+        if not part:
+            break
+        parts.append(part)
+        length -= len(part)
+        offset += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _segment_name(base: int) -> str:
@@ -109,8 +159,8 @@ class BufferLog:
         self.segment_bytes = segment_bytes
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
-        self._entries: deque[Entry] = deque()
-        self._first = delivered  # sequence number of _entries[0]
+        self._index = Index()
+        self._first = delivered  # sequence number of the index's head
         self._bytes = 0
         self._appended = 0
         self._retired: list[int] = []
@@ -142,7 +192,7 @@ class BufferLog:
             # Nothing buffered (or the log is behind its checkpoint): start a fresh segment at the checkpoint.
             for base in kept:
                 (self.dir / _segment_name(base)).unlink(missing_ok=True)
-            self._entries.clear()
+            self._index.clear()
             self._bytes = 0
             seq = delivered
             self._segments = []
@@ -169,7 +219,7 @@ class BufferLog:
                 break
             if seq >= delivered:
                 self._appended += length
-                self._entries.append(Entry(base, pos, arrival, length, self._appended))
+                self._index.extend(base, (pos,), arrival, [length], (self._appended,))
                 self._bytes += length
             seq += 1
             pos = end
@@ -202,25 +252,29 @@ class BufferLog:
             if self._size >= self.segment_bytes:
                 self._roll()
             first = self._next
-            buffer = bytearray()
-            count = 0
-            room = max_bytes - self._bytes
-            for data in records:
-                if len(data) > room:
-                    break
-                room -= len(data)
-                body = struct.pack("<Q", arrival_ms) + data
-                self._appended += len(data)
-                self._entries.append(Entry(self._active, self._size + len(buffer), arrival_ms, len(data),
-                                           self._appended))
-                buffer += struct.pack("<II", len(data), zlib.crc32(body)) + body
-                count += 1
+            sizes = list(map(len, records))
+            count = bisect.bisect_right(list(itertools.accumulate(sizes)), max_bytes - self._bytes)
             if count:
+                del sizes[count:]
+                records = records[:count]
+                arrival = struct.pack("<Q", arrival_ms)
+                arrival_crc = zlib.crc32(arrival)  # the CRC of arrival + payload continues from the arrival's
+                crc32 = zlib.crc32
+                parts: list[bytes] = [arrival] * (3 * count)
+                parts[0::3] = map(_HEAD.pack, sizes, [crc32(data, arrival_crc) for data in records])
+                parts[2::3] = records
+                buffer = b"".join(parts)
+                offsets = itertools.accumulate([FRAME.size + size for size in sizes[:-1]], initial=self._size)
+                ends = itertools.accumulate(sizes, initial=self._appended)
+                next(ends)
+                self._index.extend(self._active, offsets, arrival_ms, sizes, ends)
                 view = memoryview(buffer)
                 while view:
                     view = view[os.write(self._fd, view):]
+                added = len(buffer) - count * FRAME.size
                 self._size += len(buffer)
-                self._bytes += sum(len(d) for d in records[:count])
+                self._bytes += added
+                self._appended += added
                 self._next += count
             return first, count
 
@@ -259,50 +313,65 @@ class BufferLog:
             count = max(0, min(self._durable, self._next) - self._first)
             if not count:
                 return 0, 0, None
-            first = self._entries[0]
-            return count, self._entries[count - 1].end - first.end + first.size, first.arrival_ms
+            index = self._index
+            return count, index.bytes_between(0, count), index.arrival[index.head]
 
     def plan(self, max_bytes: int) -> int:
         """How many durable records from the checkpoint on make the next batch (at least one)."""
         with self._lock:
             count = max(0, min(self._durable, self._next) - self._first)
-            total = taken = 0
-            for entry in itertools.islice(self._entries, count):
-                size = entry.size
-                if taken and total + size > max_bytes:
-                    break
-                total += size
-                taken += 1
-            return taken
+            if not count:
+                return 0
+            index = self._index
+            head = index.head
+            limit = index.end[head] - index.size[head] + max_bytes
+            taken = bisect.bisect_right(index.end, limit, head, head + count) - head
+            return max(taken, 1)
 
     def read(self, start: int, end: int) -> list[tuple[int, int, bytes]]:
         """(sequence number, arrival ms, data) of records [start, end); they must not be released yet."""
+        arrivals, datas = self.read_columns(start, end)
+        return list(zip(range(start, end), arrivals, datas, strict=True))
+
+    def read_columns(self, start: int, end: int) -> tuple[list[int], list[bytes]]:
+        """The arrival times and the data of records [start, end), which must not be released yet."""
         with self._lock:
             if start < self._first or end > self._next:
                 raise ValueError(f"records {start}..{end} are not buffered ({self._first}..{self._next})")
-            entries = list(itertools.islice(self._entries, start - self._first, end - self._first))
-        out: list[tuple[int, int, bytes]] = []
-        handles: dict[int, int] = {}
-        try:
-            for n, entry in enumerate(entries):
-                fd = handles.get(entry.segment)
-                if fd is None:
-                    fd = handles[entry.segment] = os.open(self.dir / _segment_name(entry.segment), os.O_RDONLY)
-                data = os.pread(fd, entry.size, entry.offset + FRAME.size)
-                if len(data) != entry.size:
-                    raise OSError(f"short read in firehose buffer segment {entry.segment}")
-                out.append((start + n, entry.arrival_ms, data))
-        finally:
-            for fd in handles.values():
+            index = self._index
+            low, high = index.head + start - self._first, index.head + end - self._first
+            segments = index.segment[low:high]
+            offsets = index.offset[low:high]
+            arrivals = index.arrival[low:high].tolist()
+            sizes = index.size[low:high]
+        datas: list[bytes] = []
+        first = 0
+        while first < len(sizes):
+            # One segment's frames follow each other on disk: one read covers them all.
+            segment = segments[first]
+            last = bisect.bisect_right(segments, segment, first)
+            begin = offsets[first]
+            length = offsets[last - 1] + FRAME.size + sizes[last - 1] - begin
+            fd = os.open(self.dir / _segment_name(segment), os.O_RDONLY)
+            try:
+                chunk = _pread_all(fd, length, begin)
+            finally:
                 os.close(fd)
-        return out
+            if len(chunk) != length:
+                raise OSError(f"short read in firehose buffer segment {segment}")
+            starts = list(map(operator.add, offsets[first:last], repeat(FRAME.size - begin)))
+            stops = map(operator.add, starts, sizes[first:last])
+            datas.extend(map(chunk.__getitem__, map(slice, starts, stops)))
+            first = last
+        return arrivals, datas
 
     def release(self, end: int) -> None:
         """Forgets records before `end` (delivered and checkpointed) and deletes segments they filled."""
         with self._lock:
-            while self._first < end and self._entries:
-                self._bytes -= self._entries.popleft().size
-                self._first += 1
+            count = min(max(0, end - self._first), len(self._index))
+            self._bytes -= self._index.bytes_between(0, count)
+            self._index.drop(count)
+            self._first += count
             self._first = max(self._first, end)
             doomed: list[int] = []
             while len(self._segments) > 1 and self._segments[1] <= self._first:

@@ -13,11 +13,13 @@ import base64
 import io
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from typing import Any
 
 from fogbank.context import RequestContext
@@ -37,6 +39,31 @@ class CatalogUnavailable(Exception):
 
 class ConversionError(ValueError):
     """One JSON value that does not fit its column."""
+
+
+_warmed = threading.Event()
+_warm_lock = threading.Lock()
+
+
+def warm_up() -> None:
+    """Imports what the first conversion needs (pyarrow pulls in pandas on first use, seconds of work) in the
+    background, so the first batch of a new stream does not wait for it."""
+    with _warm_lock:
+        if _warmed.is_set():
+            return
+        _warmed.set()
+
+    def load() -> None:
+        try:
+            pa = _pyarrow()
+            import pyarrow.compute
+            import pyarrow.parquet  # noqa: F401
+
+            pa.array([0])
+        except Exception:  # the conversion itself reports a missing or broken pyarrow
+            return
+
+    threading.Thread(target=load, name="fogbank-firehose-warm-up", daemon=True).start()
 
 
 def _pyarrow() -> Any:
@@ -112,6 +139,7 @@ class ColumnType:
     coerce: Coerce
     fast: bool = False
     refuse_bools: bool = False
+    iso_timestamps: bool = False
 
 
 class _TypeParser:
@@ -199,7 +227,8 @@ class _TypeParser:
         if name == "boolean":
             return ColumnType(pa.bool_(), _boolean(self.strict), fast=True)
         if name == "timestamp":
-            return ColumnType(pa.timestamp("ms"), _timestamp(self.strict, self.formats))
+            return ColumnType(pa.timestamp("ms"), _timestamp(self.strict, self.formats),
+                              iso_timestamps=not self.formats)
         if name == "date":
             return ColumnType(pa.date32(), _date)
         if name == "decimal":
@@ -420,6 +449,45 @@ def _struct(fields: list[tuple[str, ColumnType]]) -> Coerce:
 
 # -- conversion ------------------------------------------------------------------------------------------
 
+_SCANNER: Any = json.JSONDecoder()  # its scan_once is the C scanner behind json.loads
+_JSON_SPACE = " \t\r\n"
+# Strings Arrow's cast reads exactly as `_parse_time` does; Arrow refuses impossible dates and times in them.
+_PLAIN_ISO = r"^(?:000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{3})?$"
+
+
+def _whole_column(pa: Any, kind: ColumnType, values: list[Any]) -> Any:
+    """The column converted by Arrow in one call, or None where values must be coerced one by one.
+
+    Arrow refuses exactly the values the coercer would change or refuse, so both paths give the same column.
+    """
+    if kind.iso_timestamps:
+        return _iso_timestamps(pa, kind, values)
+    if not kind.fast:
+        return None
+    if kind.refuse_bools and bool in set(map(type, values)):
+        return None
+    try:
+        return pa.array(values, type=kind.arrow)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+
+
+def _iso_timestamps(pa: Any, kind: ColumnType, values: list[Any]) -> Any:
+    """A timestamp column whose values are all plain ISO-8601 strings (or null), parsed by Arrow."""
+    if not set(map(type, values)) <= {str, type(None)}:
+        return None
+    import pyarrow.compute as pc
+
+    strings = pa.array(values, type=pa.string())
+    if strings.null_count == len(strings):
+        return None
+    if not pc.all(pc.match_substring_regex(strings, _PLAIN_ISO)).as_py():
+        return None
+    try:
+        return strings.cast(kind.arrow)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+
 class Converter:
     """One DataFormatConversionConfiguration: deserializer options and the output writer."""
 
@@ -436,6 +504,7 @@ class Converter:
         self.orc = "OrcSerDe" in serializer
         self.options = serializer.get("OrcSerDe" if self.orc else "ParquetSerDe") or {}
         self.schema = config.get("SchemaConfiguration") or {}
+        warm_up()
 
     def columns(self, columns: list[tuple[str, str]]) -> list[tuple[str, ColumnType]]:
         out: list[tuple[str, ColumnType]] = []
@@ -447,25 +516,6 @@ class Converter:
                                          "DataFormatConversion.InvalidSchema") from None
         return out
 
-    def _keys(self, document: dict[str, Any], plain: dict[tuple[str, ...], bool]) -> dict[str, Any]:
-        """The document's keys as column names: lower-cased (unless case-sensitive), dots made underscores.
-
-        `plain` remembers, per key set, whether the keys are column names already (records of one producer
-        share their keys, so the check runs once per shape, not once per record).
-        """
-        fold = self.case_insensitive or self.hive
-        shape = tuple(document)
-        unchanged = plain.get(shape)
-        if unchanged is None:
-            unchanged = plain[shape] = not self.dots and (not fold or all(k == k.lower() for k in shape))
-        if unchanged:
-            return document
-        keys: dict[str, Any] = {}
-        for key, value in document.items():
-            name = key.replace(".", "_") if self.dots else key
-            keys[name.lower() if fold else name] = value
-        return keys
-
     def convert(self, outputs: list[Output], columns: list[tuple[str, ColumnType]]) -> tuple[bytes | None,
                                                                                              list[Failure]]:
         """The Parquet or ORC body of the records that fit, and a failure for each record that does not.
@@ -474,34 +524,16 @@ class Converter:
         refuses are coerced value by value. A record with any value that does not fit is left out whole.
         """
         pa = _pyarrow()
-        documents: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        owners: list[int] = []
-        failures: list[Failure] = []
-        shapes: dict[tuple[str, ...], bool] = {}
-        for index, output in enumerate(outputs):
-            try:
-                parsed = _documents(output.data)
-                if not all(isinstance(d, dict) for d in parsed):
-                    raise ConversionError("the record is not a JSON object")
-            except (ConversionError, ValueError, UnicodeDecodeError) as exc:
-                failures.append(self.failure(output, "DataFormatConversion.MalformedData", str(exc)))
-                continue
-            documents.extend((d, self._keys(d, shapes)) for d in parsed)
-            owners.extend([index] * len(parsed))
+        documents, folded, owners, failures = self._parse(outputs)
         bad: dict[int, str] = {}
         arrays: list[Any] = []
         for name, kind in columns:
             mapped = self.mappings.get(name)
             if mapped is None:
-                values = [keys.get(name) for _, keys in documents]
+                values = list(map(dict.get, folded, repeat(name)))
             else:
-                values = [document.get(mapped) for document, _ in documents]
-            array = None
-            if kind.fast and not (kind.refuse_bools and any(type(v) is bool for v in values)):
-                try:
-                    array = pa.array(values, type=kind.arrow)
-                except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-                    array = None
+                values = list(map(dict.get, documents, repeat(mapped)))
+            array = _whole_column(pa, kind, values)
             if array is None:
                 coerced: list[Any] = []
                 for value, owner in zip(values, owners, strict=True):
@@ -524,6 +556,60 @@ class Converter:
             return None, failures
         table = pa.Table.from_arrays(arrays, names=[name for name, _ in columns])
         return self._write(table), failures
+
+    def _parse(self, outputs: list[Output]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int],
+                                                    list[Failure]]:
+        """The JSON objects of every record, the same with keys as column names, each one's record, failures.
+
+        A record is usually one object with nothing around it: the C scanner reads it in one call, and only
+        other records (several documents, malformed data) take the general path. Keys are folded to column
+        names only if some key needs it, which one look at all the keys of the batch tells.
+        """
+        scan = _SCANNER.scan_once
+        documents: list[dict[str, Any]] = []
+        owners: list[int] = []
+        failures: list[Failure] = []
+        for index, output in enumerate(outputs):
+            try:
+                text = output.data.decode("utf-8")
+                try:
+                    value, end = scan(text, 0)
+                except (StopIteration, ValueError):
+                    end = -1
+                if type(value) is dict and (end == len(text) or (end > 0 and not text[end:].strip(_JSON_SPACE))):
+                    documents.append(value)
+                    owners.append(index)
+                    continue
+                parsed = _documents(text)
+                for document in parsed:
+                    if type(document) is not dict:
+                        raise ConversionError("the record is not a JSON object")
+            except (ConversionError, ValueError, UnicodeDecodeError) as exc:
+                failures.append(self.failure(output, "DataFormatConversion.MalformedData", str(exc)))
+                continue
+            documents.extend(parsed)
+            owners.extend(repeat(index, len(parsed)))
+        fold = self.case_insensitive or self.hive
+        keys: set[str] = set().union(*documents) if documents else set()
+        if not self.dots and (not fold or all(k == k.lower() for k in keys)):
+            return documents, documents, owners, failures
+        shapes: dict[tuple[str, ...], bool] = {}
+        folded: list[dict[str, Any]] = []
+        for document in documents:
+            shape = tuple(document)
+            plain = shapes.get(shape)
+            if plain is None:
+                plain = shapes[shape] = not self.dots and (not fold or all(k == k.lower() for k in shape))
+            folded.append(document if plain else self._fold(document, fold))
+        return documents, folded, owners, failures
+
+    def _fold(self, document: dict[str, Any], fold: bool) -> dict[str, Any]:
+        """The document's keys as column names: lower-cased (unless case-sensitive), dots made underscores."""
+        keys: dict[str, Any] = {}
+        for key, value in document.items():
+            name = key.replace(".", "_") if self.dots else key
+            keys[name.lower() if fold else name] = value
+        return keys
 
     def _write(self, table: Any) -> bytes:
         buffer = io.BytesIO()
@@ -565,9 +651,8 @@ class Converter:
         return Failure(FORMAT_CONVERSION_FAILED, output.arrival_ms, document)
 
 
-def _documents(data: bytes) -> list[Any]:
+def _documents(text: str) -> list[Any]:
     """The JSON values in one record: one, or several concatenated or separated by new lines."""
-    text = data.decode("utf-8")
     try:
         return [json.loads(text)]
     except json.JSONDecodeError:
@@ -576,7 +661,7 @@ def _documents(data: bytes) -> list[Any]:
     out: list[Any] = []
     pos = 0
     while True:
-        while pos < len(text) and text[pos] in " \t\r\n":
+        while pos < len(text) and text[pos] in _JSON_SPACE:
             pos += 1
         if pos >= len(text):
             break

@@ -14,7 +14,8 @@ import gzip
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fogbank.services.firehose import kpl
@@ -49,24 +50,53 @@ class ProcessorError(ValueError):
     """A processor configuration Firehose would refuse; the message is what the client sees."""
 
 
-@dataclass
 class SourceRecord:
-    """A buffered record as it enters processing."""
+    """A buffered record as it enters processing.
 
-    data: bytes
-    arrival_ms: int
-    record_id: str
-    kinesis: dict[str, Any] | None = None
+    A batch holds hundreds of thousands of records, so this is a slotted class, and the record id may be given
+    as a function that works it out: only Lambda transforms and error documents ever read it.
+    """
+
+    __slots__ = ("_record_id", "arrival_ms", "data", "kinesis")
+
+    def __init__(self, data: bytes, arrival_ms: int, record_id: str | Callable[[], str],
+                 kinesis: dict[str, Any] | None = None) -> None:
+        self.data = data
+        self.arrival_ms = arrival_ms
+        self._record_id = record_id
+        self.kinesis = kinesis
+
+    @property
+    def record_id(self) -> str:
+        if not isinstance(self._record_id, str):
+            self._record_id = self._record_id()
+        return self._record_id
+
+    def __repr__(self) -> str:
+        return f"SourceRecord({self.data!r}, {self.arrival_ms}, {self.record_id!r}, {self.kinesis!r})"
 
 
-@dataclass
+_NO_KEYS: dict[str, str] = {}
+
+
 class Output:
-    """A record that reaches the destination, with the partition keys found for it."""
+    """A record that reaches the destination, with the partition keys found for it.
 
-    data: bytes
-    arrival_ms: int
-    query_keys: dict[str, str] = field(default_factory=dict)
-    lambda_keys: dict[str, str] = field(default_factory=dict)
+    Slotted, and records without partition keys share one empty mapping: key mappings are replaced, never
+    changed in place.
+    """
+
+    __slots__ = ("arrival_ms", "data", "lambda_keys", "query_keys")
+
+    def __init__(self, data: bytes, arrival_ms: int, query_keys: dict[str, str] | None = None,
+                 lambda_keys: dict[str, str] | None = None) -> None:
+        self.data = data
+        self.arrival_ms = arrival_ms
+        self.query_keys = _NO_KEYS if query_keys is None else query_keys
+        self.lambda_keys = _NO_KEYS if lambda_keys is None else lambda_keys
+
+    def __repr__(self) -> str:
+        return f"Output({self.data!r}, {self.arrival_ms}, {self.query_keys!r}, {self.lambda_keys!r})"
 
 
 @dataclass
