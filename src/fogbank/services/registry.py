@@ -22,8 +22,10 @@ def build_providers(config: Config, keys: KeyStore, models: ModelRegistry | None
     from fogbank.services.redshift.provider import RedshiftProvider
     from fogbank.services.redshift_data.provider import RedshiftDataProvider
     from fogbank.services.redshift_serverless.provider import RedshiftServerlessProvider
+    from fogbank.services.rekognition.provider import RekognitionProvider
     from fogbank.services.s3.provider import S3Provider
     from fogbank.services.sts.provider import StsProvider
+    from fogbank.services.textract.provider import TextractProvider
     from fogbank.services.transcribe.provider import TranscribeProvider
     from fogbank.services.translate.provider import TranslateProvider
 
@@ -33,10 +35,10 @@ def build_providers(config: Config, keys: KeyStore, models: ModelRegistry | None
     glue = GlueProvider(config, s3)
     athena = AthenaProvider(config, s3, glue.catalog)
     firehose = FirehoseProvider(config, s3=s3, kinesis=kinesis, glue=glue)
-    language = [ComprehendProvider(config, models, s3), PollyProvider(config, s3, models),
-                TranscribeProvider(config, s3, models), TranslateProvider(config, s3, models)]
     redshift = RedshiftProvider(config)
     serverless = RedshiftServerlessProvider(config)
     redshift_data = RedshiftDataProvider(config, s3, redshift, serverless, lambda: glue.catalog)
-    return [athena, firehose, redshift_data, *language, s3, StsProvider(config, keys), kinesis, glue, redshift,
-            serverless]
+    ai = [ComprehendProvider(config, models, s3), PollyProvider(config, s3, models),
+          TranscribeProvider(config, s3, models), TranslateProvider(config, s3, models),
+          TextractProvider(config, models, s3), RekognitionProvider(config, models, s3)]
+    return [athena, firehose, redshift_data, *ai, s3, StsProvider(config, keys), kinesis, glue, redshift, serverless]

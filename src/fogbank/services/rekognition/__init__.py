@@ -1,0 +1,1 @@
+"""Amazon Rekognition on offline vision, face and OCR models."""

@@ -1,0 +1,1 @@
+"""Amazon Textract on offline OCR and page-geometry analysis."""
