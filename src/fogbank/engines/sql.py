@@ -9,8 +9,10 @@ engine's answer or fails with a clear reason, never a silently different one.
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
+import threading
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -77,12 +79,61 @@ def connect(threads: int = 2, memory_limit: str = "2GB", temp_dir: Path | None =
     conn.execute("SET TimeZone = 'UTC'")
     conn.execute("SET integer_division = true")
     if temp_dir is not None:
-        conn.execute("SET temp_directory = ?", [str(temp_dir)])
+        set_temp_dir(conn, temp_dir)
     for macro in _MACROS:
         conn.execute(macro)
     conn.create_function("fb_sci_double", java_double, ["DOUBLE"], "VARCHAR", side_effects=False)
     conn.create_function("fb_sci_real", java_real, ["FLOAT"], "VARCHAR", side_effects=False)
     return conn
+
+
+def set_temp_dir(conn: duckdb.DuckDBPyConnection, temp_dir: Path) -> None:
+    """Where the connection spills; set before the connection is locked down."""
+    conn.execute("SET temp_directory = ?", [str(temp_dir)])
+
+
+class WarmConnections:
+    """Connections made before they are needed.
+
+    Opening a DuckDB database builds its catalog of built-in functions afresh, and fogbank then adds its
+    macros: tens of milliseconds that every query would otherwise wait for. Connections are made here
+    between queries (`fill`) and handed out once each (`take`): a caller locks its connection down for
+    one statement and closes it, so no state ever passes from one query to the next.
+    """
+
+    def __init__(self, size: int, threads: int = 2, memory_limit: str = "2GB") -> None:
+        self.size = size
+        self.threads = threads
+        self.memory_limit = memory_limit
+        self._ready: list[duckdb.DuckDBPyConnection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._ready:
+                return self._ready.pop()
+        return connect(threads=self.threads, memory_limit=self.memory_limit)
+
+    def fill(self) -> None:
+        """Makes connections until `size` are ready (or the pool is closed)."""
+        while True:
+            with self._lock:
+                if self._closed or len(self._ready) >= self.size:
+                    return
+            conn = connect(threads=self.threads, memory_limit=self.memory_limit)
+            with self._lock:
+                if self._closed or len(self._ready) >= self.size:
+                    conn.close()
+                    return
+                self._ready.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            ready, self._ready = self._ready, []
+        for conn in ready:
+            conn.close()
 
 
 def lock_down(conn: duckdb.DuckDBPyConnection, allowed_paths: Iterable[str],
@@ -150,20 +201,34 @@ def _shortest_float32(value: float) -> str:
 # -- types -------------------------------------------------------------------------------------------------
 
 
-def parse_type(text: str, dialect: str = "hive") -> exp.DataType:
-    """A column type as a catalog stores it (Hive spelling: array<struct<a:int>>) as a sqlglot type."""
+@functools.lru_cache(maxsize=4096)
+def _parsed_type(text: str, dialect: str) -> exp.DataType:
     try:
         return exp.DataType.build(text.strip(), dialect=dialect)
     except (ParseError, TokenError, ValueError) as exc:
         raise SqlError(f"Unknown type: {text}", "NOT_SUPPORTED") from exc
 
 
+def parse_type(text: str, dialect: str = "hive") -> exp.DataType:
+    """A column type as a catalog stores it (Hive spelling: array<struct<a:int>>) as a sqlglot type.
+
+    Tables name the same few types over and over, so parsed types are kept; callers get their own copy."""
+    return _parsed_type(text, dialect).copy()
+
+
+@functools.lru_cache(maxsize=4096)
 def duckdb_type(text: str, dialect: str = "hive") -> str:
     """The DuckDB spelling of a catalog column type."""
-    built = parse_type(text, dialect)
+    built = _parsed_type(text, dialect)
     if built.this in (exp.DType.CHAR, exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.NCHAR, exp.DType.NVARCHAR):
         return "VARCHAR"
     return built.sql("duckdb")
+
+
+@functools.lru_cache(maxsize=4096)
+def type_sql(text: str, source: str, target: str) -> str:
+    """A catalog type (in `source` spelling) written in `target`'s spelling, e.g. Hive to Trino."""
+    return _parsed_type(text, source).sql(target)
 
 
 def hive_type(data_type: exp.DataType) -> str:
@@ -210,7 +275,7 @@ def to_duckdb(tree: exp.Expr, read_dialect: str, schema: Schema | None = None,
     """
     tree = tree.copy()
     if schema is not None and qualify_columns:
-        tree = _annotate(tree, read_dialect, schema)
+        tree = _annotate(tree, read_dialect, schema, types=_needs_types(tree, read_dialect))
     for fix in _FIXES.get(read_dialect, ()):
         tree = _rewrite(tree, fix)
     try:
@@ -234,12 +299,25 @@ def _rewrite(tree: exp.Expr, fix: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
     return root
 
 
-def _annotate(tree: exp.Expr, dialect: str, schema: Schema) -> exp.Expr:
+# The nodes whose translation depends on their operands' types (see _trino_date_arithmetic). Typing a whole
+# statement costs milliseconds of Python per query, so it is done only when one of them is present.
+_TYPED_NODES: dict[str, tuple[type[exp.Expr], ...]] = {
+    "trino": (exp.DateAdd, exp.DateSub, exp.DateTrunc, exp.TimestampTrunc, exp.Interval),
+    "athena": (exp.DateAdd, exp.DateSub, exp.DateTrunc, exp.TimestampTrunc, exp.Interval),
+}
+
+
+def _needs_types(tree: exp.Expr, dialect: str) -> bool:
+    kinds = _TYPED_NODES.get(dialect)
+    return kinds is None or tree.find(*kinds) is not None
+
+
+def _annotate(tree: exp.Expr, dialect: str, schema: Schema, types: bool = True) -> exp.Expr:
     try:
         mapping = cast(dict[str, object], schema)
         qualified = qualify(tree.copy(), schema=mapping, dialect=dialect, validate_qualify_columns=False,
                             quote_identifiers=True, identify=False, isolate_tables=False)
-        return annotate_types(qualified, schema=mapping, dialect=dialect)
+        return annotate_types(qualified, schema=mapping, dialect=dialect) if types else qualified
     except (OptimizeError, ParseError, KeyError, ValueError, TypeError, AttributeError):
         return tree
 

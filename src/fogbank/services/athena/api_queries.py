@@ -213,7 +213,7 @@ class QueryOps(AthenaBase):
             if len(lines) >= limit or offset + len(data) >= size:
                 break
             window *= 4
-        rows = [results.parse_csv_row(line) for line in lines]
+        rows = results.parse_csv_rows(lines)
         end = offset + used
         if end >= size or not lines:
             return rows, None

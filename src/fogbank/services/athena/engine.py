@@ -60,6 +60,13 @@ class ExecContext:
     memory_limit: str = "2GB"
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_connection: Callable[[duckdb.DuckDBPyConnection | None], None] = lambda conn: None
+    # Where fresh DuckDB connections come from (a warm pool in the server); each is used once.
+    connect: Callable[[], duckdb.DuckDBPyConnection] | None = None
+
+    def new_connection(self) -> duckdb.DuckDBPyConnection:
+        if self.connect is None:
+            return sqlengine.connect(threads=self.threads, memory_limit=self.memory_limit)
+        return self.connect()
 
 
 def name_columns(tree: exp.Expr) -> exp.Expr:
@@ -99,6 +106,8 @@ def duckdb_failure(exc: duckdb.Error) -> QueryFailed:
         return QueryFailed(f"NOT_SUPPORTED: {first.split(': ', 1)[-1]}")
     if isinstance(exc, duckdb.InterruptException):
         return QueryFailed("Query cancelled by user", 2, 1006)
+    if isinstance(exc, duckdb.InvalidInputException) and ("JSON transform error" in text or "Malformed JSON" in text):
+        return QueryFailed(f"HIVE_BAD_DATA: Error parsing field value: {first.split(': ', 1)[-1]}")
     if isinstance(exc, duckdb.InvalidInputException) and "Could not convert" in text:
         return QueryFailed(f"HIVE_BAD_DATA: {first.split(': ', 1)[-1]}")
     if isinstance(exc, duckdb.OutOfMemoryException):
@@ -111,11 +120,13 @@ class Engine:
 
     def __init__(self, ctx: ExecContext) -> None:
         self.ctx = ctx
-        self.conn = sqlengine.connect(threads=ctx.threads, memory_limit=ctx.memory_limit,
-                                      temp_dir=ctx.scratch / "spill")
+        self.conn = ctx.new_connection()
+        sqlengine.set_temp_dir(self.conn, ctx.scratch / "spill")
+        # Parquet footers are read when views are made, when the statement is bound and when it runs.
+        self.conn.execute("SET parquet_metadata_cache = true")
         ctx.on_connection(self.conn)
         self.session = QuerySession(ctx.account, ctx.region, ctx.catalog, ctx.s3, ctx.scratch, self.conn,
-                                    ctx.database)
+                                    ctx.database, connect=ctx.new_connection)
 
     def close(self) -> None:
         self.ctx.on_connection(None)
@@ -147,18 +158,33 @@ class Engine:
         return text, relation
 
     def select(self, tree: exp.Expr) -> Outcome:
-        text, relation = self.prepare(tree)
+        out_dir = self.ctx.scratch / "out"
+        out_dir.mkdir(exist_ok=True)
+        text, relation = self.prepare(tree, [str(out_dir)])
         names, types = list(relation.columns), list(relation.types)
         columns = results.column_info(names, types)
-        path = self.ctx.scratch / "result.csv"
+        path = out_dir / "result.csv"
         try:
-            cursor = self.conn.execute(results.formatted_query(text, names, types))
-            with open(path, "wb") as out:
-                count = results.write_csv(out, names, results.fetch_batches(cursor))
+            count = self._copy_csv(text, names, types, path)
+            if count is None:
+                cursor = self.conn.execute(results.formatted_query(text, names, types))
+                with open(path, "wb") as out:
+                    count = results.write_csv(out, names, results.fetch_batches(cursor))
         except duckdb.Error as exc:
             raise duckdb_failure(exc) from exc
         return Outcome("DML", "SELECT", columns, path, update_count=count,
                        scanned_bytes=self.session.scanned_bytes)
+
+    def _copy_csv(self, text: str, names: list[str], types: list[DuckDBPyType], path: Path) -> int | None:
+        """Has DuckDB write the result CSV itself (in parallel, no row passes through Python); None when the
+        header cannot be written that way (names empty or repeated), or the connection may not write there."""
+        if not results.copyable_header(names):
+            return None
+        try:
+            row = self.conn.execute(results.copy_csv_sql(text, names, types, str(path))).fetchone()
+        except duckdb.PermissionException:
+            return None
+        return int(row[0]) if row else 0
 
     def column_types(self, tree: exp.Expr) -> list[tuple[str, str]]:
         """The (name, Hive type) of a query's output, without running it (views, CTAS schemas)."""

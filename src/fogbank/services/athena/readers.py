@@ -7,6 +7,9 @@ as the declared type is NULL, not an error, and collections are split on their d
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 import duckdb
@@ -34,12 +37,15 @@ def empty_relation(columns: Columns) -> str:
 
 
 def relation_sql(conn: duckdb.DuckDBPyConnection, storage: StorageFormat, files: list[str], columns: Columns,
-                 arrow_name: str) -> str:
-    """A SELECT over `files` giving `columns` (name, Hive type) and fb_file."""
+                 arrow_name: str, identities: list[Hashable] | None = None) -> str:
+    """A SELECT over `files` giving `columns` (name, Hive type) and fb_file.
+
+    `identities` name the stored objects behind `files` (one each, changing whenever an object's bytes do),
+    so what was learnt from their footers can be reused by the next query over the same objects."""
     if not files:
         return empty_relation(columns)
     if storage.kind == "parquet":
-        return _parquet(conn, files, columns)
+        return _parquet(conn, files, columns, tuple(identities) if identities is not None else None)
     if storage.kind == "json":
         return _json(conn, storage, files, columns)
     if storage.kind == "text":
@@ -63,13 +69,46 @@ def _by_name(present: list[str], columns: Columns, source: str) -> str:
     return f"SELECT {', '.join(exprs)} FROM {source}"
 
 
-def _parquet(conn: duckdb.DuckDBPyConnection, files: list[str], columns: Columns) -> str:
+class _NameCache:
+    """The column names found in sets of Parquet objects, by the objects' identities (least recently used
+    dropped first): a table's files change rarely, and reading every footer again costs each query."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._names: OrderedDict[tuple[Hashable, ...], list[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Hashable, ...]) -> list[str] | None:
+        with self._lock:
+            found = self._names.get(key)
+            if found is not None:
+                self._names.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Hashable, ...], names: list[str]) -> None:
+        with self._lock:
+            self._names[key] = names
+            self._names.move_to_end(key)
+            while len(self._names) > self.size:
+                self._names.popitem(last=False)
+
+
+_PARQUET_NAMES = _NameCache()
+
+
+def _parquet(conn: duckdb.DuckDBPyConnection, files: list[str], columns: Columns,
+             identities: tuple[Hashable, ...] | None = None) -> str:
     source = f"read_parquet({_file_list(files)}, union_by_name = true, filename = 'fb_file')"
-    try:
-        present = _describe(conn, f"SELECT * FROM {source}")
-    except duckdb.Error as exc:
-        raise QueryFailed(f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split: {_first_line(exc)}", 2, 1006) from exc
-    return _by_name([p for p in present if p != "fb_file"], columns, source)
+    present = _PARQUET_NAMES.get(identities) if identities is not None else None
+    if present is None:
+        try:
+            present = [p for p in _describe(conn, f"SELECT * FROM {source}") if p != "fb_file"]
+        except duckdb.Error as exc:
+            raise QueryFailed(f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split: {_first_line(exc)}", 2,
+                              1006) from exc
+        if identities is not None:
+            _PARQUET_NAMES.put(identities, present)
+    return _by_name(present, columns, source)
 
 
 def _json(conn: duckdb.DuckDBPyConnection, storage: StorageFormat, files: list[str], columns: Columns) -> str:

@@ -9,6 +9,8 @@ engine prints them: timestamps with milliseconds, booleans as true/false, arrays
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -119,6 +121,22 @@ def formatted_query(sql: str, names: list[str], types: list[DuckDBPyType]) -> st
     return f"SELECT {exprs} FROM ({sql}) AS fb_q({inner})"
 
 
+def copyable_header(names: list[str]) -> bool:
+    """Whether DuckDB's own CSV writer can write this header: every name present and told apart."""
+    return all(names) and len({n.lower() for n in names}) == len(names)
+
+
+def copy_csv_sql(sql: str, names: list[str], types: list[DuckDBPyType], path: str) -> str:
+    """A COPY that writes the result CSV exactly as `write_csv` does: a quoted header, every value quoted
+    (inner quotes doubled), NULL as an empty unquoted field, rows in the query's order, LF line ends."""
+    inner = ", ".join(quote_ident(f"fb_c{i}") for i in range(len(names)))
+    exprs = ", ".join(f"{format_sql(quote_ident(f'fb_c{i}'), t)} AS {quote_ident(name)}"
+                      for i, (name, t) in enumerate(zip(names, types, strict=True)))
+    target = "'" + path.replace("'", "''") + "'"
+    return (f"COPY (SELECT {exprs} FROM ({sql}) AS fb_q({inner})) TO {target} (FORMAT CSV, HEADER true, "
+            "FORCE_QUOTE *, QUOTE '\"', ESCAPE '\"', DELIMITER ',', NULLSTR '', NEW_LINE '\\n')")
+
+
 def csv_field(value: str | None) -> bytes:
     if value is None:
         return b""
@@ -209,6 +227,31 @@ def parse_csv_row(line: bytes) -> list[str | None]:
             break
         pos += 1
     return cells
+
+
+def parse_csv_rows(lines: list[bytes]) -> list[list[str | None]]:
+    """Rows of an Athena result CSV, as `parse_csv_row` reads them, for a whole page at once.
+
+    Python's csv reader does the splitting in C, but reads an empty unquoted field (NULL) and a quoted
+    empty string alike. A quoted empty string always shows as `""` in its row, so rows without that
+    sequence take the reader's cells (every empty one being NULL) and only the others are read cell by cell.
+    """
+    if not lines:
+        return []
+    text = b"".join(lines).decode("utf-8", "replace")
+    try:
+        parsed = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
+        parsed = []
+    if len(parsed) != len(lines):
+        return [parse_csv_row(line) for line in lines]
+    out: list[list[str | None]] = []
+    for line, cells in zip(lines, parsed, strict=True):
+        if b'""' in line or not cells:  # an empty line is one NULL column, which the reader reads as no cell
+            out.append(parse_csv_row(line))
+        else:
+            out.append([cell if cell else None for cell in cells])
+    return out
 
 
 def split_rows(data: bytes, limit: int) -> tuple[list[bytes], int]:

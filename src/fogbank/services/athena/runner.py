@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from fogbank.engines.sql import WarmConnections
 from fogbank.services.athena import results
 from fogbank.services.athena.engine import Engine, ExecContext, Outcome
 from fogbank.services.athena.errors import QueryFailed
@@ -33,6 +34,14 @@ log = logging.getLogger(__name__)
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 RESTART_REASON = ("Query was interrupted because the server restarted while it was running; its results were "
                   "discarded. Run the query again.")
+
+
+def context_database(doc: Doc) -> str:
+    """The query's default database; clients may quote it as an identifier (awswrangler sends `name`)."""
+    name = str((doc.get("QueryExecutionContext") or {}).get("Database") or "").strip()
+    if len(name) > 1 and name[0] == name[-1] and name[0] in "`\"":
+        name = name[1:-1]
+    return name.lower() or "default"
 
 
 def _ms(seconds: float) -> int:
@@ -69,6 +78,9 @@ class QueryRunner:
         shutil.rmtree(scratch_root, ignore_errors=True)
         scratch_root.mkdir(parents=True, exist_ok=True)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-query")
+        # One ready connection per worker, plus one for a partition-pruning connection.
+        self.connections = WarmConnections(workers + 1, threads=threads_per_query, memory_limit=memory_limit)
+        self.pool.submit(self.connections.fill)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -91,6 +103,7 @@ class QueryRunner:
             for running in self._running.values():
                 running.interrupt()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.connections.close()
 
     # -- control ---------------------------------------------------------------------------------------------
 
@@ -131,6 +144,8 @@ class QueryRunner:
             shutil.rmtree(scratch, ignore_errors=True)
             with self._lock:
                 self._running.pop(query_id, None)
+            if not self._closed:
+                self.connections.fill()  # the query has ended: its client no longer waits on this worker
 
     def _run(self, scope: Scope, query_id: str, running: _Running, scratch: Path) -> None:
         started = time.time()
@@ -149,31 +164,34 @@ class QueryRunner:
         workgroup = doc["WorkGroup"]
         ctx = ExecContext(
             query_id=query_id, account=scope[0], region=scope[1], catalog=self.catalog, s3=self.s3, scratch=scratch,
-            database=(doc.get("QueryExecutionContext") or {}).get("Database") or "default", workgroup=workgroup,
+            database=context_database(doc), workgroup=workgroup,
             output_location=output,
             prepared=lambda name: (self.store.get(PREPARED, scope, name, parent=workgroup) or {}).get(
                 "QueryStatement"),
             threads=self.threads_per_query, memory_limit=self.memory_limit, cancelled=running.cancelled,
-            on_connection=running.attach)
-        try:
-            self._check_output(scope, output)
-            text = expand(ctx, doc["Query"], list(doc.get("ExecutionParameters") or []))
-            engine = Engine(ctx)
+            on_connection=running.attach, connect=self.connections.take)
+        engine: Engine | None = None
+        try:  # the engine is closed after the final state is recorded: its client need not wait for that
             try:
+                self._check_output(scope, output)
+                text = expand(ctx, doc["Query"], list(doc.get("ExecutionParameters") or []))
+                engine = Engine(ctx)
                 outcome = run(engine, text)
                 if running.cancelled.is_set():
                     return
                 self._check_cutoff(scope, workgroup, outcome)
                 publish = self._publish(scope, doc, outcome)
-            finally:
-                engine.close()
-        except QueryFailed as failure:
-            if running.cancelled.is_set():
+            except QueryFailed as failure:
+                if running.cancelled.is_set():
+                    return
+                reason = engine.session.public_text(failure.reason) if engine is not None else failure.reason
+                self._finish(scope, query_id, "FAILED", reason=reason, category=failure.category,
+                             error_type=failure.error_type, retryable=failure.retryable, started=started)
                 return
-            self._finish(scope, query_id, "FAILED", reason=failure.reason, category=failure.category,
-                         error_type=failure.error_type, retryable=failure.retryable, started=started)
-            return
-        self._finish(scope, query_id, "SUCCEEDED", outcome=outcome, started=started, published=publish)
+            self._finish(scope, query_id, "SUCCEEDED", outcome=outcome, started=started, published=publish)
+        finally:
+            if engine is not None:
+                engine.close()
 
     def _check_output(self, scope: Scope, output: str) -> None:
         try:

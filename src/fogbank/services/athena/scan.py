@@ -10,6 +10,7 @@ and creates the views the translated statement reads. DataScannedInBytes is the 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ import duckdb
 from sqlglot import exp
 
 from fogbank.engines import sql as sqlengine
-from fogbank.engines.sql import SqlError, duckdb_type, parse_type, quote_ident
+from fogbank.engines.sql import SqlError, duckdb_type, quote_ident, type_sql
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.readers import relation_sql
 from fogbank.services.athena.tables import TableInfo, partition_location, table_info
@@ -40,6 +41,12 @@ class FileRef:
     size: int
     modified: float
     values: list[str]
+    etag: str = ""
+
+    @property
+    def identity(self) -> tuple[str, str, int, float]:
+        """What changes whenever the object's bytes do (its key is reused by a new version)."""
+        return self.uri, self.etag, self.size, self.modified
 
 
 @dataclass
@@ -64,7 +71,8 @@ class QuerySession:
     """The tables one statement reads, and the locked-down DuckDB connection it runs on."""
 
     def __init__(self, account: str, region: str, catalog: GlueCatalog, s3: S3LocalAccess, scratch: Path,
-                 conn: duckdb.DuckDBPyConnection, default_db: str) -> None:
+                 conn: duckdb.DuckDBPyConnection, default_db: str,
+                 connect: Callable[[], duckdb.DuckDBPyConnection] | None = None) -> None:
         self.account = account
         self.region = region
         self.catalog = catalog
@@ -75,8 +83,15 @@ class QuerySession:
         self.scans: list[PlannedScan] = []
         self.scanned_bytes = 0
         self._names = itertools.count()
+        self._file_names = itertools.count()
         self._opened = False
         self._pruner: duckdb.DuckDBPyConnection | None = None
+        self._connect = connect
+        # What this statement has already read of the catalog and of S3, by table and by folder: a table
+        # named twice (a self-join, a subquery) is looked up and linked once, from one snapshot.
+        self._tables: dict[tuple[str, str], TableInfo] = {}
+        self._partitions: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._folders: dict[tuple[str, tuple[str, ...]], list[FileRef]] = {}
         # information_schema tables to create at open: (name, columns, rows)
         self._pending_tables: list[tuple[str, list[str], list[tuple[Any, ...]]]] = []
 
@@ -90,6 +105,13 @@ class QuerySession:
         return (table.db or default_db or self.default_db).lower(), table.name.lower()
 
     def lookup(self, database: str, name: str, node: exp.Expr | None = None) -> TableInfo:
+        known = self._tables.get((database, name))
+        if known is not None:
+            return known
+        known = self._tables[(database, name)] = self._lookup(database, name, node)
+        return known
+
+    def _lookup(self, database: str, name: str, node: exp.Expr | None) -> TableInfo:
         line, col = position_of(node) if node is not None else (1, 1)
         try:
             glue = self.catalog.get_table(self.account, self.region, database, name)
@@ -141,8 +163,11 @@ class QuerySession:
         """Lists (and links) the files of a table, or of its partitions that survive the conjuncts."""
         planned = PlannedScan(view=f"fb_t{next(self._names)}", info=info)
         if info.partition_keys:
-            partitions = self.catalog.get_partitions(self.account, self.region, info.database, info.name)
-            partitions = self._prune(info, partitions, conjuncts or [])
+            key = (info.database, info.name)
+            if key not in self._partitions:
+                self._partitions[key] = self.catalog.get_partitions(self.account, self.region, info.database,
+                                                                    info.name)
+            partitions = self._prune(info, self._partitions[key], conjuncts or [])
             for partition in partitions:
                 self._add_files(planned, partition_location(info, partition), list(partition.get("Values") or []))
         elif info.location:
@@ -151,6 +176,16 @@ class QuerySession:
         return planned
 
     def _add_files(self, planned: PlannedScan, location: str, values: list[str]) -> None:
+        key = (location, tuple(values))
+        known = self._folders.get(key)
+        if known is None:
+            known = self._folders[key] = self._link_folder(planned.view, location, values)
+        planned.files.extend(known)
+        self.scanned_bytes += sum(f.size for f in known)
+
+    def _link_folder(self, view: str, location: str, values: list[str]) -> list[FileRef]:
+        """The objects under a table's or partition's folder, each linked into scratch."""
+        files: list[FileRef] = []
         try:
             bucket, prefix = split_uri(location)
         except S3LocalError as exc:
@@ -167,13 +202,13 @@ class QuerySession:
                 continue
             if any(part.startswith(_HIDDEN_PREFIXES) for part in relative.split("/")):
                 continue
-            name = f"f{len(planned.files)}_{planned.view}"
+            name = f"f{next(self._file_names)}_{view}"
             try:
                 local = self.s3.materialize(self.account, bucket, obj.key, self.scratch, name)
             except S3LocalError:
                 continue  # deleted since the listing: not part of this query's snapshot
-            planned.files.append(FileRef(str(local), obj.uri, obj.size, obj.modified, values))
-            self.scanned_bytes += obj.size
+            files.append(FileRef(str(local), obj.uri, obj.size, obj.modified, values, obj.etag))
+        return files
 
     # -- partition pruning -----------------------------------------------------------------------------------
 
@@ -239,7 +274,12 @@ class QuerySession:
     def _pruning_connection(self) -> duckdb.DuckDBPyConnection:
         """A separate, file-less connection: pruning predicates come from the query text."""
         if self._pruner is None:
-            self._pruner = sqlengine.connect(threads=1, memory_limit="256MB")
+            if self._connect is None:
+                self._pruner = sqlengine.connect(threads=1, memory_limit="256MB")
+            else:
+                self._pruner = self._connect()
+                self._pruner.execute("SET threads = 1")
+                self._pruner.execute("SET memory_limit = '256MB'")
             sqlengine.lock_down(self._pruner, [])
         return self._pruner
 
@@ -295,7 +335,7 @@ class QuerySession:
         info = scan.info
         assert info.storage is not None
         relation = relation_sql(self.conn, info.storage, [f.local for f in scan.files], info.columns,
-                                f"{scan.view}_arrow")
+                                f"{scan.view}_arrow", [f.identity for f in scan.files])
         data_cols = [f"d.{quote_ident(name)}" for name, _ in info.columns]
         if not info.partition_keys and not scan.pseudo:
             self.conn.execute(f"CREATE TEMP VIEW {scan.view} AS SELECT {', '.join(data_cols)} FROM ({relation}) d")
@@ -333,13 +373,21 @@ class QuerySession:
             cols: dict[str, str] = {}
             for name, hive in scan.info.columns + scan.info.partition_keys:
                 try:
-                    cols[name] = parse_type(hive).sql("trino")
+                    cols[name] = type_sql(hive, "hive", "trino")
                 except SqlError:
                     cols[name] = "VARCHAR"
             out[scan.view] = cols
         for view, columns, _ in self._pending_tables:
             out[view] = {c: ("BIGINT" if c == "ordinal_position" else "VARCHAR") for c in columns}
         return out
+
+    def public_text(self, text: str) -> str:
+        """`text` with this query's local file names replaced by the S3 URIs they stand for, so an error
+        names the object the user wrote and never the server's own folders."""
+        for scan in self.scans:
+            for ref in scan.files:
+                text = text.replace(ref.local, ref.uri)
+        return text.replace(str(self.scratch), "<scratch>")
 
     def close(self) -> None:
         if self._pruner is not None:
