@@ -167,5 +167,6 @@ def test_nested_loads_count_memory_once() -> None:
     registry.register("outer", "outer", lambda: registry.get("inner"))
     registry.get("outer")
     status = registry.status()
+    # RSS is process-wide, so other threads of a test worker add noise: compare the two, not absolutes.
     assert status["inner"]["memory_mb"] >= 60
-    assert status["outer"]["memory_mb"] < 30
+    assert status["outer"]["memory_mb"] < status["inner"]["memory_mb"] / 2
