@@ -28,6 +28,8 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from fogbank.engines.blobs import fsync_dir
+
 log = logging.getLogger("fogbank.firehose")
 
 FRAME = struct.Struct("<IIQ")
@@ -39,19 +41,6 @@ _CHECKPOINT = "checkpoint.json"
 
 class LogClosed(Exception):
     """The stream was deleted (or the server is stopping) while a writer held it."""
-
-
-def fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fogbank.engines.metadb import LockedDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -63,26 +63,15 @@ class StoredFace:
 
 class RekognitionStore:
     def __init__(self, root: Path) -> None:
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(root / "rekognition.sqlite3", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._store = LockedDb(root / "rekognition.sqlite3", _SCHEMA)
+        self._lock = self._store.lock
+        self._db = self._store.conn
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._store.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._store.transaction()
 
     # ------------------------------------------------------------------ collections
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fogbank.engines.blobs import fsync_dir
+from fogbank.engines.metadb import LockedDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -62,26 +61,15 @@ class TextractStore:
         self.results.mkdir(parents=True, exist_ok=True)
         for stale in self.results.glob("*.tmp"):
             stale.unlink(missing_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(root / "textract.sqlite3", check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._store = LockedDb(root / "textract.sqlite3", _SCHEMA)
+        self._lock = self._store.lock
+        self._db = self._store.conn
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._store.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._store.transaction()
 
     @staticmethod
     def _row(row: tuple[Any, ...]) -> Job:
