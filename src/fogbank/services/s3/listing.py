@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -34,29 +34,47 @@ def _common_prefix(key: str, prefix: str, delimiter: str | None) -> str | None:
     return None if index < 0 else key[:index + len(delimiter)]
 
 
-def iter_current(store: S3Store, bucket_id: int, prefix: str, delimiter: str | None,
-                 after: str | None) -> Iterator[Item]:
-    """Current keys and common prefixes after `after`, in key order."""
-    cursor, inclusive = after, False
+def _grouped(scan: Callable[[str | None, bool], list[ListedRow]], kind: str, prefix: str, delimiter: str | None,
+             start: str | None, rest_of_key: Callable[[ListedRow], Iterable[ListedRow]] | None = None
+             ) -> Iterator[Item]:
+    """Rows in key order after `start`, each run of keys under one common prefix folded into that prefix.
+
+    A common prefix is skipped in one jump (the next scan starts past it), so a folder of a million keys costs
+    one row. `rest_of_key` yields what a full batch left unread of its last key (its older versions).
+    """
+    cursor, inclusive = start, False
     while True:
-        rows = store.scan_latest(bucket_id, cursor, prefix, _BATCH, inclusive)
+        rows = scan(cursor, inclusive)
         if not rows:
             return
         jumped = False
         for row in rows:
             common = _common_prefix(row.key, prefix, delimiter)
             if common is not None:
-                if common != after:
+                if common != start:
                     yield "prefix", common
                 end = prefix_end(common)
                 if end is None:
                     return
                 cursor, inclusive, jumped = end, True, True
                 break
-            yield "key", row
-            cursor, inclusive = row.key, False
-        if not jumped and len(rows) < _BATCH:
+            yield kind, row
+        if jumped:
+            continue
+        if len(rows) < _BATCH:
             return
+        last = rows[-1]
+        if rest_of_key is not None:
+            for row in rest_of_key(last):
+                yield kind, row
+        cursor, inclusive = last.key, False
+
+
+def iter_current(store: S3Store, bucket_id: int, prefix: str, delimiter: str | None,
+                 after: str | None) -> Iterator[Item]:
+    """Current keys and common prefixes after `after`, in key order."""
+    return _grouped(lambda cursor, inclusive: store.scan_latest(bucket_id, cursor, prefix, _BATCH, inclusive),
+                    "key", prefix, delimiter, after)
 
 
 def iter_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str | None,
@@ -67,31 +85,10 @@ def iter_versions(store: S3Store, bucket_id: int, prefix: str, delimiter: str | 
         if row_id is not None and key_marker.startswith(prefix):
             for row in store.versions_of_key(bucket_id, key_marker, below_id=row_id):
                 yield "version", row
-    cursor, inclusive = key_marker, False
-    while True:
-        rows = store.scan_versions(bucket_id, cursor, prefix, _BATCH, inclusive)
-        if not rows:
-            return
-        jumped = False
-        for row in rows:
-            common = _common_prefix(row.key, prefix, delimiter)
-            if common is not None:
-                if common != key_marker:
-                    yield "prefix", common
-                end = prefix_end(common)
-                if end is None:
-                    return
-                cursor, inclusive, jumped = end, True, True
-                break
-            yield "version", row
-        if jumped:
-            continue
-        if len(rows) < _BATCH:
-            return
-        last = rows[-1]
-        for row in store.versions_of_key(bucket_id, last.key, below_id=last.id):
-            yield "version", row
-        cursor, inclusive = last.key, False
+    yield from _grouped(
+        lambda cursor, inclusive: store.scan_versions(bucket_id, cursor, prefix, _BATCH, inclusive),
+        "version", prefix, delimiter, key_marker,
+        lambda last: store.versions_of_key(bucket_id, last.key, below_id=last.id))
 
 
 def take(items: Iterator[Item], limit: int) -> tuple[list[Item], bool]:
