@@ -137,20 +137,26 @@ class RekognitionProvider(Provider):
         min_conf = float(req.get("MinConfidence", 55.0))
         out: dict[str, Any] = {"LabelModelVersion": LABEL_MODEL_VERSION}
         if "GENERAL_LABELS" in features:
-            labels: list[vision.Label] = self._run(LABELS, lambda model, img: model.labels(img), image)
-            entries: list[dict[str, Any]] = [{"Name": lb.name, "Confidence": round(lb.confidence, 4), "Instances": [],
-                        "Parents": [{"Name": p} for p in lb.parents], "Aliases": [],
-                        "Categories": [{"Name": c} for c in lb.categories]} for lb in labels]
-            entries.extend(self._person_labels(image))
-            entries = [e for e in entries if e["Confidence"] >= min_conf]
-            entries = _filter_labels(entries, (req.get("Settings") or {}).get("GeneralLabels") or {})
-            entries.sort(key=lambda e: -e["Confidence"])
+            entries = self._labels_of(image, min_conf, (req.get("Settings") or {}).get("GeneralLabels") or {})
             if req.get("MaxLabels"):
                 entries = entries[: int(req["MaxLabels"])]
             out["Labels"] = entries
         if "IMAGE_PROPERTIES" in features:
             out["ImageProperties"] = vision.image_properties(image)
         return out
+
+    def _labels_of(self, image: Image.Image, min_conf: float,
+                   settings: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """DetectLabels' Labels for one image (or one video frame), most confident first."""
+        labels: list[vision.Label] = self._run(LABELS, lambda model, img: model.labels(img), image)
+        entries: list[dict[str, Any]] = [{"Name": lb.name, "Confidence": round(lb.confidence, 4), "Instances": [],
+                                          "Parents": [{"Name": p} for p in lb.parents], "Aliases": [],
+                                          "Categories": [{"Name": c} for c in lb.categories]} for lb in labels]
+        entries.extend(self._person_labels(image))
+        entries = [e for e in entries if e["Confidence"] >= min_conf]
+        entries = _filter_labels(entries, settings or {})
+        entries.sort(key=lambda e: -e["Confidence"])
+        return entries
 
     def _person_labels(self, image: Image.Image) -> list[dict[str, Any]]:
         """People from faces: ImageNet has no person class, a face detector does find people's faces."""
