@@ -283,16 +283,34 @@ def test_start_query_execution_and_wait_query(lake: Lake) -> None:
         wr.athena.wait_query(broken, boto3_session=lake.session, athena_query_wait_polling_delay=POLL)
 
 
-def test_to_iceberg_fails_with_a_clear_reason(lake: Lake) -> None:
-    """fogbank's Athena has no Iceberg tables: the CREATE TABLE ... table_type='ICEBERG' awswrangler issues
-    fails with NOT_SUPPORTED, and nothing is left in the catalog."""
-    frame = pd.DataFrame({"id": pd.array([1, 2], dtype="Int64"), "name": ["a", "b"]})
-    with pytest.raises(wr.exceptions.QueryFailed,
-                       match="NOT_SUPPORTED: Iceberg tables are not supported by fogbank's Athena engine"):
-        wr.athena.to_iceberg(frame, database=lake.database, table="ice", table_location=lake.path("ice"),
-                             temp_path=f"s3://{lake.bucket}/ice-tmp/", s3_output=lake.output,
-                             boto3_session=lake.session)
-    assert not wr.catalog.does_table_exist(database=lake.database, table="ice", boto3_session=lake.session)
+def test_to_iceberg_appends_merges_and_reads_back(lake: Lake) -> None:
+    """wr.athena.to_iceberg creates the Iceberg table, appends, upserts on merge_cols (MERGE INTO), evolves the
+    schema and overwrites partitions; every step reads back through Athena with the rows it should hold."""
+    kwargs: dict[str, Any] = {"database": lake.database, "table": "ice", "table_location": lake.path("ice"),
+                              "temp_path": f"s3://{lake.bucket}/ice-tmp/", "s3_output": lake.output,
+                              "boto3_session": lake.session, "keep_files": False}
+    first = pd.DataFrame({"id": pd.array([1, 2, 3], dtype="Int64"), "name": ["a", "b", "c"],
+                          "region": ["eu", "us", "eu"]})
+    wr.athena.to_iceberg(first, partition_cols=["region"], **kwargs)
+    table = wr.catalog.get_table_parameters(database=lake.database, table="ice", boto3_session=lake.session)
+    assert table["table_type"] == "ICEBERG"
+
+    def read() -> list[tuple[Any, ...]]:
+        frame = lake.query("SELECT * FROM ice ORDER BY id")
+        return [tuple(r) for r in frame.itertuples(index=False)]
+
+    assert read() == [(1, "a", "eu"), (2, "b", "us"), (3, "c", "eu")]
+    upsert = pd.DataFrame({"id": pd.array([2, 4], dtype="Int64"), "name": ["B", "d"], "region": ["us", "us"]})
+    wr.athena.to_iceberg(upsert, merge_cols=["id"], **kwargs)
+    assert read() == [(1, "a", "eu"), (2, "B", "us"), (3, "c", "eu"), (4, "d", "us")]
+    evolved = pd.DataFrame({"id": pd.array([5], dtype="Int64"), "name": ["e"], "region": ["eu"],
+                            "score": [0.5]})
+    wr.athena.to_iceberg(evolved, schema_evolution=True, **kwargs)
+    rows = read()
+    assert rows[-1] == (5, "e", "eu", 0.5) and pd.isna(rows[0][3])
+    only_eu = pd.DataFrame({"id": pd.array([9], dtype="Int64"), "name": ["z"], "region": ["eu"], "score": [1.0]})
+    wr.athena.to_iceberg(only_eu, mode="overwrite_partitions", partition_cols=["region"], **kwargs)
+    assert [(r[0], r[2]) for r in read()] == [(2, "us"), (4, "us"), (9, "eu")]
 
 
 def test_data_api_redshift_joins_the_lake(fogbank: FogbankServer, lake: Lake,

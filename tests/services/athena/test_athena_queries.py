@@ -122,7 +122,7 @@ def test_failures_have_athena_reasons(athena: Athena, people: str) -> None:
     assert athena.fail("SELECT nope FROM people").startswith("COLUMN_NOT_FOUND")
     assert athena.fail("SELECT no_such_function(1)").startswith("FUNCTION_NOT_FOUND")
     assert athena.fail("SELEC 1").startswith("SYNTAX_ERROR")
-    assert "not supported" in athena.fail("DELETE FROM people WHERE id = 1")
+    assert "only supported for transactional tables" in athena.fail("DELETE FROM people WHERE id = 1")
     assert athena.fail("SELECT * FROM read_text('/etc/passwd')")
     query_id = athena.start("SELECT * FROM missing_table")
     athena.wait(query_id)

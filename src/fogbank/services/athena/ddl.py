@@ -16,6 +16,8 @@ from sqlglot import exp
 from fogbank.engines.sql import SqlError, hive_type, parse_type
 from fogbank.services.athena.engine import Engine, Outcome
 from fogbank.services.athena.errors import QueryFailed
+from fogbank.services.athena.iceberg import ICEBERG_PROPERTIES, IcebergStatements
+from fogbank.services.athena.iceberg_catalog import is_iceberg
 from fogbank.services.athena.tables import encode_presto_view, partition_location, table_info
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import AlreadyExistsException, EntityNotFoundException, InvalidInputException
@@ -143,10 +145,13 @@ class Ddl:
             raise QueryFailed("SYNTAX_ERROR: CREATE TABLE needs a column list or AS SELECT")
         database, name = self._names(schema.this)
         props = (node.args.get("properties") or exp.Properties(expressions=[])).expressions
-        if not any(isinstance(p, exp.ExternalProperty) for p in props) and not _is_iceberg(props):
-            raise QueryFailed("FAILED: Only external table creation is supported. Use CREATE EXTERNAL TABLE.")
+        external = any(isinstance(p, exp.ExternalProperty) for p in props)
         if _is_iceberg(props):
-            raise QueryFailed("NOT_SUPPORTED: Iceberg tables are not supported by fogbank's Athena engine")
+            if external:
+                raise QueryFailed("FAILED: External keyword not supported for table type ICEBERG.")
+            return self._create_iceberg(node, schema, database, name, props)
+        if not external:
+            raise QueryFailed("FAILED: Only external table creation is supported. Use CREATE EXTERNAL TABLE.")
         self._require_db(database)
         fmt, location = "TEXTFILE", ""
         serde_lib: str | None = None
@@ -208,6 +213,29 @@ class Ddl:
             raise QueryFailed(f"FAILED: InvalidInputException: {exc.message}") from None
         return Outcome("DDL", "CREATE_TABLE")
 
+    def _create_iceberg(self, node: exp.Create, schema: exp.Schema, database: str, name: str,
+                        props: list[exp.Expr]) -> Outcome:
+        self._require_db(database)
+        location = ""
+        partitioning: list[exp.Expr | str] = []
+        properties: dict[str, str] = {}
+        for prop in props:
+            if isinstance(prop, exp.LocationProperty):
+                location = _lit(prop.this)
+            elif isinstance(prop, exp.PartitionedByProperty):
+                inner = prop.this
+                partitioning = list(inner.expressions if isinstance(inner, exp.Schema | exp.Tuple) else [inner])
+            elif isinstance(prop, exp.Property):
+                key = _lit(prop.this).lower()
+                if key not in ICEBERG_PROPERTIES and not key.startswith(("write.", "read.", "commit.")):
+                    raise QueryFailed(f"INVALID_TABLE_PROPERTY: Unsupported table property key: {key}")
+                properties[key] = _lit(prop.args.get("value"))
+        columns = [(c["Name"], c["Type"]) for c in _column_defs(schema)]
+        comments = {c["Name"]: c["Comment"] for c in _column_defs(schema) if c.get("Comment")}
+        IcebergStatements(self.engine).create(database, name, columns, partitioning, location, properties,
+                                              comments, bool(node.args.get("exists")))
+        return Outcome("DDL", "CREATE_TABLE")
+
     def drop_table(self, node: exp.Drop, view: bool = False) -> Outcome:
         table = node.args["tables"][0] if node.args.get("tables") else node.this
         database, name = self._names(table)
@@ -222,6 +250,9 @@ class Ddl:
             raise QueryFailed(f"FAILED: SemanticException [Error 10001]: Table not found {database}.{name}") from None
         if view and existing.get("TableType") != "VIRTUAL_VIEW":
             raise QueryFailed(f"SYNTAX_ERROR: line 1:1: View '{database}.{name}' does not exist")
+        if is_iceberg(existing):
+            IcebergStatements(self.engine).drop(database, name)
+            return Outcome("DDL", kind)
         self.catalog.delete_table(*self.scope, database, name)
         return Outcome("DDL", kind)
 
@@ -256,6 +287,8 @@ class Ddl:
     def alter_table(self, node: exp.Alter) -> Outcome:
         database, name = self._names(node.this)
         table = self._table(database, name)
+        if is_iceberg(table):
+            return IcebergStatements(self.engine).alter(database, name, node)
         for action in node.args.get("actions") or []:
             if isinstance(action, exp.DropPartition):
                 specs = [_partition_spec(p) for p in action.expressions]

@@ -1,15 +1,22 @@
 """DuckDB relations over a table's files, one per storage format, each yielding the table's declared columns
-(by name for Parquet, ORC and JSON, by position for text) plus `fb_file`, the local file a row came from.
+(by name for Parquet, ORC, Avro and JSON, by position for text and RegexSerDe groups) plus `fb_file`, the local
+file a row came from.
 
 Text columns are read as strings and converted as Hive's LazySimpleSerDe does: a value that does not parse
 as the declared type is NULL, not an error, and collections are split on their delimiters.
+
+Avro is read by DuckDB's avro extension, which ships as a Python package (never downloaded at run time); it
+is loaded into a connection before the connection is locked down, and only when a query reads Avro.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -36,6 +43,36 @@ def empty_relation(columns: Columns) -> str:
     return f"SELECT {', '.join(exprs)} WHERE false"
 
 
+@functools.cache
+def avro_extension() -> Path | None:
+    """Where the installed DuckDB avro extension is, if its package is installed."""
+    try:
+        import duckdb_extension_avro
+    except ImportError:
+        return None
+    root = Path(duckdb_extension_avro.__file__).parent
+    found = sorted(root.rglob("avro.duckdb_extension"))
+    return found[0] if found else None
+
+
+def load_avro(conn: duckdb.DuckDBPyConnection) -> None:
+    """Makes read_avro and COPY ... (FORMAT AVRO) available; call before the connection is locked down."""
+    extension = avro_extension()
+    if extension is None:
+        raise QueryFailed("NOT_SUPPORTED: Avro needs the duckdb-extension-avro package, which is not installed")
+    try:
+        conn.execute(f"LOAD {quote_literal(str(extension))}")
+    except duckdb.Error as exc:
+        raise QueryFailed(f"GENERIC_INTERNAL_ERROR: cannot load the Avro reader: {_first_line(exc)}", 1,
+                          401) from exc
+
+
+def prepare_connection(conn: duckdb.DuckDBPyConnection, storages: Iterable[StorageFormat | None]) -> None:
+    """Loads what the formats a statement reads need, before the connection is locked down."""
+    if any(storage is not None and storage.kind == "avro" for storage in storages):
+        load_avro(conn)
+
+
 def relation_sql(conn: duckdb.DuckDBPyConnection, storage: StorageFormat, files: list[str], columns: Columns,
                  arrow_name: str, identities: list[Hashable] | None = None) -> str:
     """A SELECT over `files` giving `columns` (name, Hive type) and fb_file.
@@ -52,6 +89,10 @@ def relation_sql(conn: duckdb.DuckDBPyConnection, storage: StorageFormat, files:
         return _text(storage, files, columns)
     if storage.kind == "orc":
         return _orc(conn, files, columns, arrow_name)
+    if storage.kind == "avro":
+        return _avro(conn, files, columns, identities)
+    if storage.kind == "regex":
+        return _regex(storage, files, columns)
     raise QueryFailed(f"NOT_SUPPORTED: storage format {storage.kind}")
 
 
@@ -109,6 +150,65 @@ def _parquet(conn: duckdb.DuckDBPyConnection, files: list[str], columns: Columns
         if identities is not None:
             _PARQUET_NAMES.put(identities, present)
     return _by_name(present, columns, source)
+
+
+_AVRO_SCHEMAS = _NameCache()
+
+
+def _avro(conn: duckdb.DuckDBPyConnection, files: list[str], columns: Columns,
+          identities: list[Hashable] | None) -> str:
+    """Avro fields match columns by name, case-insensitively, as Hive's AvroSerDe does. DuckDB's reader
+    needs one schema per read, so files are grouped by their writer schema (an evolved table has several)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for index, path in enumerate(files):
+        key = (identities[index],) if identities is not None else None
+        schema = _AVRO_SCHEMAS.get(key) if key is not None else None
+        if schema is None:
+            try:
+                rows = conn.execute(f"DESCRIBE SELECT * FROM read_avro({quote_literal(path)})").fetchall()
+            except duckdb.Error as exc:
+                raise QueryFailed(f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split: {_first_line(exc)}", 2,
+                                  1006) from exc
+            schema = [f"{row[0]}\x00{row[1]}" for row in rows]
+            if key is not None:
+                _AVRO_SCHEMAS.put(key, schema)
+        groups.setdefault(tuple(schema), []).append(path)
+    selects = []
+    for schema_key, paths in groups.items():
+        present = [item.split("\x00", 1)[0] for item in schema_key]
+        source = f"read_avro({_file_list(paths)}, filename = 'fb_file')"
+        selects.append(_by_name(present, columns, source))
+    return " UNION ALL ".join(selects)
+
+
+def _regex(storage: StorageFormat, files: list[str], columns: Columns) -> str:
+    """Hive's RegexSerDe: the pattern must match the whole line; each group is one column, converted as text
+    fields are. A line the pattern does not match is a row of NULLs, as in Hive."""
+    assert storage.regex is not None
+    pattern = storage.regex
+    try:
+        groups = re.compile(pattern).groups
+    except re.error:
+        groups = len(columns)  # a pattern Python cannot read is left for DuckDB to judge
+    if groups != len(columns):
+        raise QueryFailed(f"HIVE_CANNOT_OPEN_SPLIT: Number of matching groups doesn't match the number of columns "
+                          f"({groups} groups, {len(columns)} columns)", 2, 1006)
+    full = quote_literal(f"^(?:{pattern})$")
+    names = [f"c{i}" for i in range(len(columns))]
+    # One column per line: the delimiter is a Unicode noncharacter, which text never holds.
+    options = ["columns = {'fb_line': 'VARCHAR'}", "header = false", "auto_detect = false", "null_padding = true",
+               "strict_mode = false", f"delim = {quote_literal(chr(0xFFFF))}", "quote = ''", "escape = ''",
+               "filename = 'fb_file'"]
+    if storage.skip_header:
+        options.append(f"skip = {int(storage.skip_header)}")
+    source = f"read_csv({_file_list(files)}, {', '.join(options)})"
+    groups_list = "[" + ", ".join(quote_literal(n) for n in names) + "]"
+    matched = (f"SELECT CASE WHEN regexp_full_match(coalesce(fb_line, ''), {full}) "
+               f"THEN regexp_extract(fb_line, {full}, {groups_list}) END AS fb_m, fb_file FROM {source}")
+    exprs = [f"{_text_value(f'fb_m.{quote_ident(n)}', hive, storage)} AS {quote_ident(name)}"
+             for n, (name, hive) in zip(names, columns, strict=True)]
+    exprs.append("fb_file")
+    return f"SELECT {', '.join(exprs)} FROM ({matched})"
 
 
 def _json(conn: duckdb.DuckDBPyConnection, storage: StorageFormat, files: list[str], columns: Columns) -> str:

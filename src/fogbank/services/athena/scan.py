@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,12 @@ from sqlglot import exp
 
 from fogbank.engines import sql as sqlengine
 from fogbank.engines.sql import SqlError, duckdb_type, quote_ident, type_sql
+from fogbank.services.athena import iceberg_scan
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.readers import relation_sql
+from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
+from fogbank.services.athena.iceberg_io import S3LocalStoreIO
+from fogbank.services.athena.projection import is_projected, project_partitions
+from fogbank.services.athena.readers import prepare_connection, relation_sql
 from fogbank.services.athena.tables import TableInfo, partition_location, table_info
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import EntityNotFoundException
@@ -55,6 +59,7 @@ class PlannedScan:
     info: TableInfo
     files: list[FileRef] = field(default_factory=list)
     pseudo: set[str] = field(default_factory=set)
+    iceberg_columns: list[iceberg_scan.IcebergColumn] | None = None
 
 
 def position_of(node: exp.Expr) -> tuple[int, int]:
@@ -94,6 +99,17 @@ class QuerySession:
         self._folders: dict[tuple[str, tuple[str, ...]], list[FileRef]] = {}
         # information_schema tables to create at open: (name, columns, rows)
         self._pending_tables: list[tuple[str, list[str], list[tuple[Any, ...]]]] = []
+        # Iceberg metadata tables ("t$snapshots") registered on the connection: {name: {column: type}}
+        self._metadata_views: dict[str, dict[str, str]] = {}
+        self._iceberg: GlueIcebergCatalog | None = None
+
+    @property
+    def iceberg(self) -> GlueIcebergCatalog:
+        """The catalog's Iceberg tables, with their files in this account's S3."""
+        if self._iceberg is None:
+            io = S3LocalStoreIO(self.s3, self.account, self.scratch / "iceberg")
+            self._iceberg = GlueIcebergCatalog(self.catalog, self.account, self.region, io)
+        return self._iceberg
 
     # -- catalog lookups -------------------------------------------------------------------------------------
 
@@ -142,6 +158,9 @@ class QuerySession:
                 replacement: exp.Expr = self._information_schema(table, name)
                 table.replace(replacement)
                 continue
+            if "$" in name:
+                table.replace(self._metadata_table(table, database, name))
+                continue
             info = self.lookup(database, name, table)
             alias = table.alias or name
             if info.is_view:
@@ -153,27 +172,88 @@ class QuerySession:
                 inner = self.resolve(inner, info.database, depth + 1)
                 table.replace(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))
                 continue
-            planned = self.plan(info, self._prune_conjuncts(table, info))
+            planned = self.plan(info, self._prune_conjuncts(table, info), table.args.get("version"))
             planned.pseudo |= pseudo
             table.replace(exp.Table(this=exp.to_identifier(planned.view),
                                     alias=exp.TableAlias(this=exp.to_identifier(alias))))
         return tree
 
-    def plan(self, info: TableInfo, conjuncts: list[exp.Expr] | None = None) -> PlannedScan:
+    def plan(self, info: TableInfo, conjuncts: list[exp.Expr] | None = None,
+             version: exp.Expr | None = None) -> PlannedScan:
         """Lists (and links) the files of a table, or of its partitions that survive the conjuncts."""
         planned = PlannedScan(view=f"fb_t{next(self._names)}", info=info)
-        if info.partition_keys:
+        if info.is_iceberg:
+            self._plan_iceberg(planned, info, conjuncts or [], version)
+        elif version is not None:
+            raise QueryFailed(f"NOT_SUPPORTED: This connector does not support versioned tables: {info.qualified}")
+        elif info.partition_keys:
             key = (info.database, info.name)
-            if key not in self._partitions:
-                self._partitions[key] = self.catalog.get_partitions(self.account, self.region, info.database,
-                                                                    info.name)
-            partitions = self._prune(info, self._partitions[key], conjuncts or [])
+            if is_projected(info):  # computed from the table's properties; catalog partitions are ignored
+                partitions = project_partitions(info, conjuncts or [], self._pruning_connection, now_utc())
+            else:
+                if key not in self._partitions:
+                    self._partitions[key] = self.catalog.get_partitions(self.account, self.region, info.database,
+                                                                        info.name)
+                partitions = self._prune(info, self._partitions[key], conjuncts or [])
             for partition in partitions:
                 self._add_files(planned, partition_location(info, partition), list(partition.get("Values") or []))
         elif info.location:
             self._add_files(planned, info.location, [])
         self.scans.append(planned)
         return planned
+
+    def _plan_iceberg(self, planned: PlannedScan, info: TableInfo, conjuncts: list[exp.Expr],
+                      version: exp.Expr | None) -> None:
+        """The data files of the Iceberg snapshot the query reads, pruned by the WHERE conjuncts."""
+        try:
+            table = self.iceberg.table_of(info.raw)
+        except (LookupError, FileNotFoundError, ValueError) as exc:
+            raise QueryFailed(f"ICEBERG_INVALID_METADATA: {info.qualified}: {exc}") from exc
+        snapshot = iceberg_scan.choose_snapshot(table, version, self._evaluate)
+        found = iceberg_scan.plan_files(table, snapshot, conjuncts)
+        planned.iceberg_columns = found.columns
+        planned.info = replace(info, columns=[(c.name, c.hive_type) for c in found.columns])
+        for uri, size in found.files:
+            name = f"f{next(self._file_names)}_{planned.view}"
+            try:
+                bucket, key = split_uri(uri)
+                local = self.s3.materialize(self.account, bucket, key, self.scratch, name)
+            except S3LocalError as exc:
+                raise QueryFailed(f"ICEBERG_MISSING_DATA: data file of {info.qualified} is missing: {uri}") from exc
+            planned.files.append(FileRef(str(local), uri, size, 0.0, []))
+            self.scanned_bytes += size
+
+    def _evaluate(self, node: exp.Expr) -> Any:
+        """The value of a constant expression of the query (a time-travel pointer)."""
+        try:
+            text = sqlengine.to_duckdb(exp.select(node), "trino")
+            row = self._pruning_connection().execute(text).fetchone()
+        except (SqlError, duckdb.Error) as exc:
+            raise QueryFailed(f"INVALID_ARGUMENTS: cannot evaluate {node.sql('trino')}: {exc}") from exc
+        return row[0] if row else None
+
+    def _metadata_table(self, table: exp.Table, database: str, name: str) -> exp.Expr:
+        """"<table>$snapshots" and the other Iceberg metadata tables, read from the table's metadata."""
+        base, _, kind = name.partition("$")
+        info = self.lookup(database, base, table)
+        reader = iceberg_scan.METADATA_TABLES.get(kind)
+        if not info.is_iceberg or reader is None:
+            raise QueryFailed(f"TABLE_NOT_FOUND: Table '{DEFAULT_CATALOG}.{database}.{name}' does not exist")
+        try:
+            arrow = reader(self.iceberg.table_of(info.raw))
+        except (LookupError, FileNotFoundError, ValueError) as exc:
+            raise QueryFailed(f"ICEBERG_INVALID_METADATA: {info.qualified}: {exc}") from exc
+        view = f"fb_meta_{kind}_{next(self._names)}"
+        self.conn.register(view, arrow)
+        columns: dict[str, str] = {}
+        for column, duck_type, *_ in self.conn.execute(f"DESCRIBE {view}").fetchall():
+            try:
+                columns[str(column)] = type_sql(str(duck_type), "duckdb", "trino")
+            except SqlError:
+                columns[str(column)] = "VARCHAR"
+        self._metadata_views[view] = columns
+        return exp.Table(this=exp.to_identifier(view), alias=exp.TableAlias(this=exp.to_identifier(table.alias
+                                                                                                      or name)))
 
     def _add_files(self, planned: PlannedScan, location: str, values: list[str]) -> None:
         key = (location, tuple(values))
@@ -215,7 +295,9 @@ class QuerySession:
     def _prune_conjuncts(self, table: exp.Table, info: TableInfo) -> list[exp.Expr]:
         """WHERE conjuncts of the table's own SELECT that only read its partition keys, when dropping the
         partitions they reject cannot change the answer (not on the nullable side of an outer join)."""
-        if not info.partition_keys:
+        # Iceberg prunes files by any column's statistics, Hive tables by partition keys only.
+        keys = {k for k, _ in info.columns} if info.is_iceberg else {k for k, _ in info.partition_keys}
+        if not keys:
             return []
         holder = table.parent
         select = holder.parent if isinstance(holder, exp.From | exp.Join) else None
@@ -229,7 +311,6 @@ class QuerySession:
         where = select.args.get("where")
         if where is None:
             return []
-        keys = {k for k, _ in info.partition_keys}
         alias = (table.alias or table.name).lower()
         out = []
         for conjunct in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
@@ -320,6 +401,7 @@ class QuerySession:
             return
         self._opened = True
         paths = [f.local for scan in self.scans for f in scan.files]
+        prepare_connection(self.conn, [scan.info.storage for scan in self.scans])
         sqlengine.lock_down(self.conn, paths, writable_dirs or [])
         for view, columns, rows in self._pending_tables:
             cols = ", ".join(f"{quote_ident(c)} {'BIGINT' if c == 'ordinal_position' else 'VARCHAR'}"
@@ -334,8 +416,11 @@ class QuerySession:
     def _create_view(self, scan: PlannedScan) -> None:
         info = scan.info
         assert info.storage is not None
-        relation = relation_sql(self.conn, info.storage, [f.local for f in scan.files], info.columns,
-                                f"{scan.view}_arrow", [f.identity for f in scan.files])
+        if scan.iceberg_columns is not None:
+            relation = iceberg_scan.relation_sql([f.local for f in scan.files], scan.iceberg_columns)
+        else:
+            relation = relation_sql(self.conn, info.storage, [f.local for f in scan.files], info.columns,
+                                    f"{scan.view}_arrow", [f.identity for f in scan.files])
         data_cols = [f"d.{quote_ident(name)}" for name, _ in info.columns]
         if not info.partition_keys and not scan.pseudo:
             self.conn.execute(f"CREATE TEMP VIEW {scan.view} AS SELECT {', '.join(data_cols)} FROM ({relation}) d")
@@ -379,6 +464,7 @@ class QuerySession:
             out[scan.view] = cols
         for view, columns, _ in self._pending_tables:
             out[view] = {c: ("BIGINT" if c == "ordinal_position" else "VARCHAR") for c in columns}
+        out.update(self._metadata_views)
         return out
 
     def public_text(self, text: str) -> str:

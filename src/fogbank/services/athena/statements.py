@@ -16,6 +16,7 @@ from fogbank.engines.sql import SqlError
 from fogbank.services.athena.ddl import Ddl, parse_partition_specs
 from fogbank.services.athena.engine import Engine, ExecContext, Outcome
 from fogbank.services.athena.errors import QueryFailed
+from fogbank.services.athena.iceberg import IcebergStatements
 from fogbank.services.athena.writes import Writes
 
 _SHOW = re.compile(r"^\s*SHOW\s+(DATABASES|SCHEMAS|TABLES|VIEWS|COLUMNS|PARTITIONS|TBLPROPERTIES|CREATE)\b\s*(.*)$",
@@ -29,7 +30,7 @@ _EXECUTE = re.compile(r"^\s*EXECUTE\s+(\w+)(?:\s+USING\s+(.*))?$", re.I | re.S)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALYZE\s+)?(?:\([^)]*\)\s*)?(.*)$", re.I | re.S)
 _UNLOAD = re.compile(r"^\s*UNLOAD\b", re.I)
 _DESCRIBE = re.compile(r"^\s*(?:DESCRIBE|DESC)\s+(?:FORMATTED\s+|EXTENDED\s+)?([`\"\w.]+)\s*$", re.I)
-_UNSUPPORTED = re.compile(r"^\s*(PREPARE|DEALLOCATE|USE|MERGE|UPDATE|DELETE|VACUUM|OPTIMIZE)\b", re.I)
+_UNSUPPORTED = re.compile(r"^\s*(PREPARE|DEALLOCATE|USE)\b", re.I)
 
 
 def clean(text: str) -> str:
@@ -106,8 +107,8 @@ def statement_kind(query: str) -> tuple[str, str]:
     second = head[1].upper() if len(head) > 1 else ""
     if first in ("SELECT", "WITH", "VALUES", "TABLE"):
         return "DML", "SELECT"
-    if first == "INSERT":
-        return "DML", "INSERT"
+    if first in ("INSERT", "UPDATE", "DELETE", "MERGE", "OPTIMIZE", "VACUUM"):
+        return "DML", first
     if first == "UNLOAD":
         return "DML", "UNLOAD"
     if first == "EXECUTE":
@@ -145,6 +146,10 @@ def run(engine: Engine, text: str) -> Outcome:
         return ddl.drop_partitions_text(match.group(1), bool(match.group(2)), specs)
     if _UNLOAD.match(text):
         return writes.unload(text)
+    iceberg = IcebergStatements(engine)
+    maintained = iceberg.optimize(text) or iceberg.vacuum(text)
+    if maintained is not None:
+        return maintained
     match = _EXPLAIN.match(text)
     if match:
         return explain(engine, match.group(1))
@@ -175,6 +180,8 @@ def run(engine: Engine, text: str) -> Outcome:
             return ddl.drop_table(node, view=kind == "VIEW")
     if isinstance(node, exp.Insert):
         return writes.insert(node)
+    if isinstance(node, exp.Update | exp.Delete | exp.Merge):
+        return iceberg.modify(node)
     if isinstance(node, exp.Alter):
         return ddl.alter_table(node)
     if isinstance(node, exp.Describe):

@@ -1,8 +1,9 @@
 """What a Glue table means to the engine: its columns, partition keys, location and storage format.
 
 Glue keeps a table's format as a SerDe class, an input format and SerDe parameters, as Hive does; this
-module turns them into one `StorageFormat` a reader understands (Parquet, ORC, JSON, delimited text with
-its delimiter, quoting, escaping, null marker and header lines), and knows Athena's view encoding.
+module turns them into one `StorageFormat` a reader understands (Parquet, ORC, Avro, JSON, delimited text with
+its delimiter, quoting, escaping, null marker and header lines, lines parsed by a RegexSerDe pattern), and knows
+Athena's view encoding.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ _ORC = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
 _JSON_SERDES = ("org.openx.data.jsonserde.JsonSerDe", "org.apache.hive.hcatalog.data.JsonSerDe",
                 "org.apache.hadoop.hive.serde2.JsonSerDe")
 _AVRO = "org.apache.hadoop.hive.serde2.avro.AvroSerDe"
+_REGEX_SERDES = ("org.apache.hadoop.hive.serde2.RegexSerDe", "org.apache.hadoop.hive.contrib.serde2.RegexSerDe")
 
 
 @dataclass(frozen=True)
 class StorageFormat:
-    kind: str  # parquet | orc | json | text
+    kind: str  # parquet | orc | avro | json | text | regex
     delimiter: str = "\x01"
     quote: str = ""
     escape: str = ""
@@ -38,6 +40,7 @@ class StorageFormat:
     map_key_delimiter: str = "\x03"
     all_strings_nullable: bool = True  # LazySimpleSerDe: '' is NULL for non-string columns
     ignore_malformed: bool = False
+    regex: str | None = None  # RegexSerDe: the pattern a whole line must match, one group per column
 
 
 @dataclass
@@ -60,9 +63,15 @@ class TableInfo:
     def is_view(self) -> bool:
         return self.view_sql is not None
 
+    @property
+    def is_iceberg(self) -> bool:
+        return self.parameters.get("table_type", "").upper() == "ICEBERG"
+
 
 def _columns(items: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
-    return [(str(c["Name"]).lower(), str(c.get("Type") or "string")) for c in items or []]
+    """(name, type) of the columns; Iceberg tables also list dropped ones, marked as not current."""
+    return [(str(c["Name"]).lower(), str(c.get("Type") or "string")) for c in items or []
+            if str((c.get("Parameters") or {}).get("iceberg.field.current", "true")).lower() != "false"]
 
 
 def table_info(table: dict[str, Any]) -> TableInfo:
@@ -75,6 +84,10 @@ def table_info(table: dict[str, Any]) -> TableInfo:
         info.view_sql = view_sql(table)
         return info
     info.storage = storage_format(sd, params)
+    if info.storage.kind == "avro" and not info.columns:
+        info.columns = avro_schema_columns({**{str(k): str(v) for k, v in
+                                               ((sd.get("SerdeInfo") or {}).get("Parameters") or {}).items()},
+                                            **params})
     return info
 
 
@@ -92,7 +105,9 @@ def storage_format(sd: dict[str, Any], table_params: dict[str, str]) -> StorageF
     if lib in _JSON_SERDES or classification == "json":
         return StorageFormat("json", ignore_malformed=serde_params.get("ignore.malformed.json", "").lower() == "true")
     if lib == _AVRO or "avro" in input_format or classification == "avro":
-        raise QueryFailed("NOT_SUPPORTED: Avro tables are not supported by fogbank's Athena engine", 2, 1006)
+        return StorageFormat("avro")
+    if lib in _REGEX_SERDES:
+        return _regex_format(serde_params, skip)
     if lib == _OPEN_CSV:
         # OpenCSV reads a doubled quote inside a quoted field as one quote; DuckDB takes one escape
         # character, so the doubled quote (the common spelling) is the one honoured.
@@ -107,6 +122,60 @@ def storage_format(sd: dict[str, Any], table_params: dict[str, str]) -> StorageF
                              collection_delimiter=serde_params.get("collection.delim", "\x02"),
                              map_key_delimiter=serde_params.get("mapkey.delim", "\x03"))
     raise QueryFailed(f"NOT_SUPPORTED: SerDe {lib} is not supported by fogbank's Athena engine", 2, 1006)
+
+
+def _regex_format(serde_params: dict[str, str], skip: int) -> StorageFormat:
+    """Hive's RegexSerDe: a line that the whole pattern matches gives one column per group, any other line a
+    row of NULLs."""
+    pattern = serde_params.get("input.regex")
+    if not pattern:
+        raise QueryFailed('HIVE_INVALID_METADATA: This table does not have serde property "input.regex"!', 2, 1006)
+    if serde_params.get("input.regex.case.insensitive", "").strip().lower() == "true":
+        pattern = "(?i)" + pattern
+    return StorageFormat("regex", null_marker=None, skip_header=skip, regex=pattern)
+
+
+def avro_schema_columns(params: dict[str, str]) -> list[tuple[str, str]]:
+    """Columns from an `avro.schema.literal` table property, for Avro tables declared by schema alone."""
+    text = params.get("avro.schema.literal")
+    if not text:
+        return []
+    try:
+        schema = json.loads(text)
+        fields = schema["fields"]
+        return [(str(f["name"]).lower(), _hive_of_avro(f["type"])) for f in fields]
+    except (ValueError, KeyError, TypeError):
+        raise QueryFailed("HIVE_INVALID_METADATA: avro.schema.literal is not a valid Avro record schema") from None
+
+
+def _hive_of_avro(avro: Any) -> str:
+    """The Hive type Hive's AvroSerDe gives an Avro type (a union with null is its other branch)."""
+    if isinstance(avro, list):
+        branches = [b for b in avro if b != "null"]
+        return _hive_of_avro(branches[0]) if len(branches) == 1 else "string"
+    if isinstance(avro, dict):
+        logical = avro.get("logicalType")
+        kind = avro.get("type")
+        if logical == "decimal":
+            return f"decimal({int(avro.get('precision', 10))},{int(avro.get('scale', 0))})"
+        if logical == "date":
+            return "date"
+        if logical in ("timestamp-millis", "timestamp-micros"):
+            return "timestamp"
+        if kind == "array":
+            return f"array<{_hive_of_avro(avro['items'])}>"
+        if kind == "map":
+            return f"map<string,{_hive_of_avro(avro['values'])}>"
+        if kind == "record":
+            fields = ",".join(f"{f['name']}:{_hive_of_avro(f['type'])}" for f in avro["fields"])
+            return f"struct<{fields}>"
+        if kind == "enum":
+            return "string"
+        if kind == "fixed":
+            return "binary"
+        return _hive_of_avro(kind)
+    return {"string": "string", "int": "int", "long": "bigint", "float": "float", "double": "double",
+            "boolean": "boolean", "bytes": "binary", "null": "string"}.get(str(avro), "string")
 
 
 def view_sql(table: dict[str, Any]) -> str:

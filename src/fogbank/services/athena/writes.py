@@ -20,12 +20,13 @@ from fogbank.engines.sql import duckdb_type, quote_ident
 from fogbank.services.athena.ddl import Ddl, _lit, storage_descriptor
 from fogbank.services.athena.engine import Engine, Outcome, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
+from fogbank.services.athena.iceberg import ICEBERG_PROPERTIES, IcebergStatements
 from fogbank.services.athena.tables import TableInfo, partition_location, table_info
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 _CTAS_PROPERTIES = {"format", "external_location", "partitioned_by", "bucketed_by", "bucket_count",
                     "write_compression", "field_delimiter", "table_type", "parquet_compression", "orc_compression",
-                    "location", "is_external", "vacuum_max_snapshot_age_seconds"}
+                    "location", "is_external", "vacuum_max_snapshot_age_seconds"} | ICEBERG_PROPERTIES
 
 
 def _property_value(node: exp.Expr | None) -> Any:
@@ -70,7 +71,13 @@ class Writes:
                                       f"'{key}' does not exist")
                 props[key] = _property_value(prop.args.get("value"))
         if str(props.get("table_type", "HIVE")).upper() == "ICEBERG":
-            raise QueryFailed("NOT_SUPPORTED: Iceberg tables are not supported by fogbank's Athena engine")
+            query = node.args.get("expression")
+            assert query is not None
+            location = str(props.get("external_location") or props.get("location") or "")
+            if not location:
+                location = self.ctx.output_location.rstrip("/") + f"/tables/{self.ctx.query_id}/"
+            return IcebergStatements(self.engine).ctas(database, name, query, props, location,
+                                                       bool(node.args.get("exists")))
         fmt = str(props.get("format") or "PARQUET").upper()
         if fmt == "TEXTFILE" and not props.get("field_delimiter"):
             props["field_delimiter"] = "\x01"
@@ -148,7 +155,12 @@ class Writes:
             value = f"CAST({quote_ident(source) if source else 'NULL'} AS {duckdb_type(hive)})"
             exprs.append(f"{value} AS {quote_ident(column)}")
         shaped = f"SELECT {', '.join(exprs)} FROM ({text}) AS fb_in({inner})"
-        fmt = {"parquet": "PARQUET", "orc": "ORC", "json": "JSON", "text": "TEXTFILE"}[info.storage.kind]
+        if info.is_iceberg:
+            return IcebergStatements(self.engine).insert(database, name, shaped)
+        fmt = {"parquet": "PARQUET", "orc": "ORC", "json": "JSON", "text": "TEXTFILE",
+               "avro": "AVRO"}.get(info.storage.kind, "")
+        if not fmt:
+            raise QueryFailed(f"NOT_SUPPORTED: INSERT INTO a {info.storage.kind} table is not supported")
         if fmt == "TEXTFILE" and (info.storage.quote or info.storage.escape):
             raise QueryFailed("NOT_SUPPORTED: INSERT INTO a table with OpenCSVSerDe is not supported")
         keys = [k for k, _ in info.partition_keys]

@@ -1,0 +1,253 @@
+"""Reading Iceberg tables: which data files a snapshot holds, and how DuckDB reads them by field id.
+
+A query reads the snapshot it names (`FOR VERSION AS OF`, `FOR TIMESTAMP AS OF`) or the current one. The
+WHERE clause's simple predicates become an Iceberg row filter, so pyiceberg skips whole files by partition
+values and column statistics — only the files left are read and counted as scanned. Columns are matched by
+Iceberg field id, not by name, so renamed, added and dropped columns read as Iceberg says they should.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pyiceberg.expressions import (
+    AlwaysTrue,
+    And,
+    BooleanExpression,
+    EqualTo,
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+    Not,
+    NotEqualTo,
+    NotIn,
+    NotNull,
+    Or,
+)
+from pyiceberg.manifest import FileFormat
+from pyiceberg.schema import Schema, visit
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
+from sqlglot import exp
+
+from fogbank.engines.sql import duckdb_type, quote_ident, quote_literal
+from fogbank.services.athena.errors import QueryFailed
+from fogbank.services.athena.iceberg_catalog import GlueType
+
+# The metadata tables a query can read as "<table>$<name>", and the pyiceberg inspection behind each.
+METADATA_TABLES: dict[str, Callable[[Table], Any]] = {
+    "snapshots": lambda t: t.inspect.snapshots(),
+    "history": lambda t: t.inspect.history(),
+    "files": lambda t: t.inspect.files(),
+    "manifests": lambda t: t.inspect.manifests(),
+    "partitions": lambda t: t.inspect.partitions(),
+    "refs": lambda t: t.inspect.refs(),
+}
+
+
+@dataclass(frozen=True)
+class IcebergColumn:
+    name: str
+    hive_type: str
+    field_id: int
+
+
+@dataclass
+class IcebergFiles:
+    """The data files one scan reads, as (s3 uri, size in bytes)."""
+
+    files: list[tuple[str, int]]
+    columns: list[IcebergColumn]
+    snapshot_id: int | None
+
+
+def columns_of(schema: Schema) -> list[IcebergColumn]:
+    """The top-level columns of an Iceberg schema, in Glue's (Hive) type spelling."""
+    return [IcebergColumn(f.name, visit(f.field_type, GlueType()), f.field_id)
+            for f in schema.columns]
+
+
+def choose_snapshot(table: Table, version: exp.Expr | None,
+                    evaluate: Callable[[exp.Expr], Any]) -> Snapshot | None:
+    """The snapshot a query reads: the one its FOR ... AS OF clause names, else the current one."""
+    if version is None:
+        return table.current_snapshot()
+    kind = str(version.this or "").upper()
+    target = version.args.get("expression")
+    qualified = ".".join(table.name())
+    if target is None or str(version.args.get("kind") or "AS OF").upper() != "AS OF":
+        raise QueryFailed("NOT_SUPPORTED: only FOR VERSION AS OF and FOR TIMESTAMP AS OF are supported")
+    if kind == "VERSION":
+        if isinstance(target, exp.Literal) and target.is_string:
+            found = table.snapshot_by_name(target.this)
+            if found is None:
+                raise QueryFailed(f"INVALID_ARGUMENTS: Cannot find snapshot with reference name: {target.this}")
+            return found
+        try:
+            snapshot_id = int(evaluate(target))
+        except (TypeError, ValueError) as exc:
+            raise QueryFailed(f"TYPE_MISMATCH: Unsupported type for table version: {target.sql('trino')}") from exc
+        found = table.snapshot_by_id(snapshot_id)
+        if found is None:
+            raise QueryFailed(f"INVALID_ARGUMENTS: Iceberg snapshot ID does not exists: {snapshot_id}")
+        return found
+    if kind in ("TIMESTAMP", "SYSTEM_TIME"):
+        if isinstance(target, exp.Cast) and isinstance(target.this, exp.Literal) and target.this.is_string:
+            target = exp.cast(target.this, exp.DataType.build("TIMESTAMPTZ"))
+        try:
+            millis = int(evaluate(exp.func("epoch_ms", exp.cast(target, exp.DataType.build("TIMESTAMPTZ")))))
+        except (TypeError, ValueError) as exc:
+            raise QueryFailed(f"TYPE_MISMATCH: Pointer type for time travel must be a timestamp: "
+                              f"{target.sql('trino')}") from exc
+        found = table.snapshot_as_of_timestamp(millis)
+        if found is None:
+            raise QueryFailed(f"INVALID_ARGUMENTS: No version history table {qualified} at or before "
+                              f"{target.sql('trino')}")
+        return found
+    raise QueryFailed(f"NOT_SUPPORTED: FOR {kind} AS OF")
+
+
+def plan_files(table: Table, snapshot: Snapshot | None, conjuncts: list[exp.Expr]) -> IcebergFiles:
+    """The snapshot's data files that can hold rows passing `conjuncts`."""
+    columns = columns_of(table.schema())
+    if snapshot is None:
+        return IcebergFiles([], columns, None)
+    row_filter = row_filter_of(conjuncts)
+    try:
+        tasks = list(table.scan(snapshot_id=snapshot.snapshot_id, row_filter=row_filter).plan_files())
+    except (ValueError, TypeError):
+        # A predicate pyiceberg cannot bind (e.g. a literal of another type) filters nothing.
+        tasks = list(table.scan(snapshot_id=snapshot.snapshot_id).plan_files())
+    files: list[tuple[str, int]] = []
+    for task in tasks:
+        if task.delete_files:
+            raise QueryFailed("NOT_SUPPORTED: Iceberg delete files (merge-on-read) are not supported by "
+                              "fogbank's Athena engine; rewrite the table with OPTIMIZE in the engine that wrote them")
+        if task.file.file_format != FileFormat.PARQUET:
+            raise QueryFailed(f"NOT_SUPPORTED: Iceberg data files in {task.file.file_format} format are not "
+                              "supported; only Parquet")
+        files.append((task.file.file_path, int(task.file.file_size_in_bytes)))
+    return IcebergFiles(files, columns, snapshot.snapshot_id)
+
+
+def relation_sql(local_files: list[str], columns: list[IcebergColumn]) -> str:
+    """A SELECT over data files giving the table's columns (matched by field id) and fb_file."""
+    names = [f"{quote_ident(c.name)}" for c in columns]
+    if not local_files:
+        exprs = [f"CAST(NULL AS {duckdb_type(c.hive_type)}) AS {quote_ident(c.name)}" for c in columns]
+        return f"SELECT {', '.join([*exprs, 'CAST(NULL AS VARCHAR) AS fb_file'])} WHERE false"
+    mapping = ", ".join(f"{c.field_id}: {{name: {quote_literal(c.name)}, "
+                        f"type: {quote_literal(duckdb_type(c.hive_type))}, default_value: NULL}}" for c in columns)
+    files = "[" + ", ".join(quote_literal(f) for f in local_files) + "]"
+    return (f"SELECT {', '.join([*names, 'fb_file'])} FROM read_parquet({files}, schema = MAP {{{mapping}}}, "
+            "filename = 'fb_file')")
+
+
+# -- WHERE clause -> Iceberg row filter ---------------------------------------------------------------------
+
+_COMPARISONS: dict[type[exp.Expr], tuple[Any, Any]] = {
+    exp.EQ: (EqualTo, EqualTo), exp.NEQ: (NotEqualTo, NotEqualTo),
+    exp.GT: (GreaterThan, LessThan), exp.GTE: (GreaterThanOrEqual, LessThanOrEqual),
+    exp.LT: (LessThan, GreaterThan), exp.LTE: (LessThanOrEqual, GreaterThanOrEqual),
+}
+
+
+class _Unconvertible(Exception):
+    pass
+
+
+def row_filter_of(conjuncts: list[exp.Expr]) -> BooleanExpression:
+    """The conjuncts pyiceberg can evaluate, ANDed; any it cannot are left to the query itself."""
+    converted: BooleanExpression = AlwaysTrue()
+    for conjunct in conjuncts:
+        try:
+            converted = And(converted, _convert(conjunct))
+        except _Unconvertible:
+            continue
+    return converted
+
+
+def _convert(node: exp.Expr) -> BooleanExpression:
+    if isinstance(node, exp.Paren):
+        return _convert(node.this)
+    if isinstance(node, exp.And):
+        return And(_convert(node.this), _convert(node.expression))
+    if isinstance(node, exp.Or):
+        return Or(_convert(node.this), _convert(node.expression))
+    if isinstance(node, exp.Not):
+        if isinstance(node.this, exp.Is):
+            return _unary(NotNull, _column(node.this.this)) if isinstance(node.this.expression, exp.Null) else _fail()
+        if isinstance(node.this, exp.In):
+            return _predicate(NotIn, _column(node.this.this), [_value(v) for v in node.this.expressions])
+        return Not(_convert(node.this))
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
+        return _unary(IsNull, _column(node.this))
+    if isinstance(node, exp.In) and not node.args.get("query"):
+        return _predicate(In, _column(node.this), [_value(v) for v in node.expressions])
+    if isinstance(node, exp.Between):
+        name = _column(node.this)
+        low, high = _value(node.args["low"]), _value(node.args["high"])
+        return And(_predicate(GreaterThanOrEqual, name, low), _predicate(LessThanOrEqual, name, high))
+    for kind, (forward, flipped) in _COMPARISONS.items():
+        if type(node) is kind:
+            left, right = node.this, node.expression
+            if isinstance(left, exp.Column):
+                return _predicate(forward, _column(left), _value(right))
+            if isinstance(right, exp.Column):
+                return _predicate(flipped, _column(right), _value(left))
+    return _fail()
+
+
+def _predicate(kind: Any, column: str, value: Any) -> BooleanExpression:
+    built: BooleanExpression = kind(column, value)
+    return built
+
+
+def _unary(kind: Any, column: str) -> BooleanExpression:
+    built: BooleanExpression = kind(column)
+    return built
+
+
+def _fail() -> BooleanExpression:
+    raise _Unconvertible()
+
+
+def _column(node: exp.Expr) -> str:
+    if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
+        raise _Unconvertible()
+    return node.name.lower()
+
+
+def _value(node: exp.Expr) -> Any:
+    if isinstance(node, exp.Paren):
+        return _value(node.this)
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        return -_number(node.this.this)
+    if isinstance(node, exp.Literal):
+        return str(node.this) if node.is_string else _number(node.this)
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string:
+        kind = node.to.this
+        text = str(node.this.this).strip()
+        if kind == exp.DType.DATE:
+            return text
+        if kind in (exp.DType.TIMESTAMP, exp.DType.DATETIME):
+            return text.replace(" ", "T", 1) if len(text) > 10 else text + "T00:00:00"
+    raise _Unconvertible()
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise _Unconvertible() from None
