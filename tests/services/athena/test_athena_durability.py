@@ -43,3 +43,37 @@ def test_state_survives_restart_and_running_query_fails(own_server: FogbankServe
     listed = athena.client.list_query_executions()["QueryExecutionIds"]
     assert done in listed and slow in listed
     server.stop()
+
+
+def test_iceberg_commits_survive_sigkill_without_torn_state(own_server: FogbankServer) -> None:
+    """Inserts into an Iceberg table while the server is killed: after restart the table reads cleanly and
+    holds every batch whose INSERT succeeded (and at most the one in flight), each batch whole."""
+    server = own_server.start()
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="ice-results")
+    s3.create_bucket(Bucket="ice-data")
+    athena = Athena(server.client("athena"), "s3://ice-results/out/", "books")
+    athena.execute("CREATE DATABASE books", QueryExecutionContext={})
+    athena.execute("CREATE TABLE ledger (batch int, n int) LOCATION 's3://ice-data/ledger/' "
+                   "TBLPROPERTIES ('table_type'='ICEBERG')")
+    succeeded = 0
+    in_flight = None
+    for batch in range(40):
+        query = athena.start(f"INSERT INTO ledger SELECT {batch}, x FROM UNNEST(sequence(1, 50)) AS t(x)")
+        if batch == 6:
+            in_flight = query
+            server.kill()
+            break
+        assert athena.wait(query)["Status"]["State"] == "SUCCEEDED"
+        succeeded += 1
+    assert in_flight is not None
+    server.start()
+    athena.client = server.client("athena")
+    rows = athena.rows("SELECT batch, count(*) FROM ledger GROUP BY batch ORDER BY batch")[1:]
+    batches = [int(b or 0) for b, _ in rows]
+    assert all(count == "50" for _, count in rows)
+    assert batches[:succeeded] == list(range(succeeded))
+    assert len(batches) in (succeeded, succeeded + 1)
+    athena.execute("INSERT INTO ledger VALUES (99, 1)")
+    assert athena.rows("SELECT count(*) FROM ledger WHERE batch = 99")[1] == ["1"]
+    server.stop()
