@@ -60,6 +60,15 @@ def test_create_insert_select_and_glue_record(athena: Athena, glue: Any, s3: Any
     one = athena.execute(f"SELECT count(*) FROM {name} WHERE customer = 'bob'")
     assert 0 < one["Statistics"]["DataScannedInBytes"] < everything["Statistics"]["DataScannedInBytes"]
     assert athena.rows(f"SELECT sum(amount) FROM {name} WHERE customer = 'ann'")[1] == ["15.75"]
+    # DELETE rewrites only the files holding rows it deletes: ann's files are kept as they are.
+    files = f'SELECT file_path FROM "{name}$files"'
+    before = {r[0] for r in athena.rows(files)[1:]}
+    deleted = athena.execute(f"DELETE FROM {name} WHERE customer = 'bob' AND amount > 1")
+    after = {r[0] for r in athena.rows(files)[1:]}
+    assert len(after) == len(before) - 1 and after < before
+    assert all("customer=bob" not in path for path in after if path)
+    assert deleted["Statistics"]["DataScannedInBytes"] > 0
+    assert athena.rows(f"SELECT id FROM {name} ORDER BY id")[1:] == [["1"], ["3"]]
 
 
 def test_update_delete_merge_and_time_travel(athena: Athena, bucket: str) -> None:

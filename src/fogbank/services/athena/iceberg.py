@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
-from pyiceberg.io.pyarrow import _ConvertToIcebergWithoutIDs, visit_pyarrow
+from pyiceberg.io.pyarrow import _ConvertToIcebergWithoutIDs, _dataframe_to_data_files, visit_pyarrow
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.transforms import (
     BucketTransform,
@@ -37,6 +38,7 @@ from fogbank.engines.sql import SqlError, duckdb_type, quote_ident
 from fogbank.services.athena.engine import Engine, Outcome, duckdb_failure, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
+from fogbank.services.athena.scan import PlannedScan
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 # Table properties Athena accepts on Iceberg tables (CREATE TABLE TBLPROPERTIES and CTAS WITH).
@@ -225,8 +227,9 @@ class IcebergStatements:
         return int(arrow.num_rows)
 
     def modify(self, node: exp.Update | exp.Delete | exp.Merge) -> Outcome:
-        """UPDATE, DELETE or MERGE: run on a working copy of the current snapshot, then replace the table's
-        files with the copy in one snapshot."""
+        """UPDATE, DELETE or MERGE, copy-on-write: the statement runs on a working copy of the data files it
+        can touch (for UPDATE and DELETE, only files holding a row its WHERE clause selects; for MERGE, all),
+        and one snapshot replaces those files with the copy."""
         kind = {exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE"}[type(node)]
         target = node.this
         if not isinstance(target, exp.Table):
@@ -241,30 +244,66 @@ class IcebergStatements:
         tree = session.resolve(node.copy())
         resolved = tree.this
         assert isinstance(resolved, exp.Table)
+        scan = next(s for s in session.scans if s.view == resolved.name)
+        assert scan.iceberg is not None
+        scan.pseudo.add("$path")
         session.open([])
-        working = "fb_dml_target"
-        try:
-            self.engine.conn.execute(f"CREATE TEMP TABLE {working} AS SELECT * FROM {quote_ident(resolved.name)}")
-        except duckdb.Error as exc:
-            raise duckdb_failure(exc) from exc
-        tree.set("this", exp.Table(this=exp.to_identifier(working), alias=exp.TableAlias(
-            this=exp.to_identifier(alias))))
         schema = session.schema()
-        schema[working] = schema.get(resolved.name, {})
+        data_columns = dict(schema.get(resolved.name, {}))
+        schema[resolved.name] = {**data_columns, "$path": "VARCHAR"}
+        view = quote_ident(resolved.name)
+        replaced = list(scan.iceberg.data_files)
+        where = tree.args.get("where")
+        conn = self.engine.conn
+        source = f"SELECT {', '.join(quote_ident(c) for c, _ in scan.info.columns)} FROM {view}"
         try:
+            if not isinstance(node, exp.Merge) and where is not None:
+                probe = exp.select("*").from_(exp.Table(this=exp.to_identifier(resolved.name),
+                                                        alias=exp.TableAlias(this=exp.to_identifier(alias))))
+                probe_sql = sqlengine.to_duckdb(probe.where(where.this.copy()), "trino", schema)
+                replaced = [str(r[0]) for r in conn.execute(f'SELECT DISTINCT "$path" FROM ({probe_sql})').fetchall()]
+                if not replaced:
+                    return Outcome("DML", kind, update_count=0, scanned_bytes=session.scanned_bytes)
+                conn.execute("CREATE TEMP TABLE fb_dml_files (path VARCHAR)")
+                conn.executemany("INSERT INTO fb_dml_files VALUES (?)", [[p] for p in replaced])
+                source += ' WHERE "$path" IN (SELECT path FROM fb_dml_files)'
+            working = "fb_dml_target"
+            conn.execute(f"CREATE TEMP TABLE {working} AS {source}")
+            tree.set("this", exp.Table(this=exp.to_identifier(working),
+                                       alias=exp.TableAlias(this=exp.to_identifier(alias))))
+            schema[working] = data_columns
             text = sqlengine.to_duckdb(tree, "trino", schema)
         except SqlError as exc:
             raise QueryFailed(str(exc)) from exc
+        except duckdb.Error as exc:
+            raise _dml_failure(exc) from exc
         self.engine.check_cancelled()
         try:
-            row = self.engine.conn.execute(text).fetchone()
+            row = conn.execute(text).fetchone()
         except duckdb.Error as exc:
             raise _dml_failure(exc) from exc
         count = int(row[0]) if row else 0
         if count:
-            arrow = self._fetch(f"SELECT * FROM {working}")
-            self._commit(lambda t: t.overwrite(self._conform(arrow, t)), table)
+            rows = self._fetch(f"SELECT * FROM {working}")
+            self._replace_files(table, [scan.iceberg.data_files[p] for p in replaced], rows)
         return Outcome("DML", kind, update_count=count, scanned_bytes=session.scanned_bytes)
+
+    def _replace_files(self, table: Table, old: list[DataFile], rows: pa.Table) -> None:
+        """One snapshot that drops `old` and adds `rows` as new data files. Never retried on a conflict: the
+        rows were computed from the files another writer may have changed, so the query fails instead."""
+        conformed = self._conform(rows, table)
+        try:
+            with table.transaction() as tx, tx.update_snapshot().overwrite() as rewrite:
+                for data_file in old:
+                    rewrite.delete_data_file(data_file)
+                if conformed.num_rows:
+                    for data_file in _dataframe_to_data_files(tx.table_metadata, conformed, table.io):
+                        rewrite.append_data_file(data_file)
+        except CommitFailedException as exc:
+            raise QueryFailed(f"ICEBERG_COMMIT_ERROR: {exc}; the table was changed by another query, retry",
+                              2, 1006, retryable=True) from exc
+        except (ValueError, TypeError) as exc:
+            raise QueryFailed(f"ICEBERG_WRITER_ERROR: {exc}") from exc
 
     # -- OPTIMIZE / VACUUM -----------------------------------------------------------------------------------
 
@@ -284,10 +323,11 @@ class IcebergStatements:
                 raise QueryFailed(str(exc)) from exc
         if table.current_snapshot() is None:
             return Outcome("DML", "OPTIMIZE", update_count=0)
-        view = self._view_of(database, name)
-        arrow = self._fetch(f"SELECT * FROM {quote_ident(view)}")
-        self._commit(lambda t: t.overwrite(self._conform(arrow, t)), table)
-        return Outcome("DML", "OPTIMIZE", update_count=int(arrow.num_rows),
+        scan = self._scan_of(database, name)
+        assert scan.iceberg is not None
+        rows = self._fetch(f"SELECT * FROM {quote_ident(scan.view)}")
+        self._replace_files(table, list(scan.iceberg.data_files.values()), rows)
+        return Outcome("DML", "OPTIMIZE", update_count=int(rows.num_rows),
                        scanned_bytes=self.engine.session.scanned_bytes)
 
     def vacuum(self, text: str) -> Outcome | None:
@@ -416,13 +456,14 @@ class IcebergStatements:
             raise QueryFailed(f"SYNTAX_ERROR: line 1:1: invalid table name {text}")
         return parts[0], parts[1]
 
-    def _view_of(self, database: str, name: str) -> str:
-        """A view of the table's current snapshot in this statement's session."""
-        tree = self.engine.session.resolve(exp.select("*").from_(exp.table_(name, db=database)))
-        self.engine.session.open([])
+    def _scan_of(self, database: str, name: str) -> PlannedScan:
+        """The table's current snapshot, planned and opened as a view in this statement's session."""
+        session = self.engine.session
+        tree = session.resolve(exp.select("*").from_(exp.table_(name, db=database)))
+        session.open([])
         found = tree.find(exp.Table)
         assert found is not None
-        return found.name
+        return next(s for s in session.scans if s.view == found.name)
 
     def _fetch(self, text: str) -> pa.Table:
         self.engine.check_cancelled()
@@ -443,7 +484,8 @@ class IcebergStatements:
             raise QueryFailed(f"TYPE_MISMATCH: {exc}") from exc
 
     def _commit(self, change: Any, table: Table) -> None:
-        """Applies `change` to the table, once more on the newest state if another writer won the race."""
+        """Applies an append to the table, again on the newest state if another writer won the race (an
+        append does not depend on the rows already there, so retrying it loses nothing)."""
         for attempt in range(3):
             try:
                 change(table)

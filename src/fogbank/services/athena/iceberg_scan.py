@@ -9,7 +9,7 @@ Iceberg field id, not by name, so renamed, added and dropped columns read as Ice
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyiceberg.expressions import (
@@ -29,7 +29,7 @@ from pyiceberg.expressions import (
     NotNull,
     Or,
 )
-from pyiceberg.manifest import FileFormat
+from pyiceberg.manifest import DataFile, FileFormat
 from pyiceberg.schema import Schema, visit
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
@@ -59,11 +59,12 @@ class IcebergColumn:
 
 @dataclass
 class IcebergFiles:
-    """The data files one scan reads, as (s3 uri, size in bytes)."""
+    """The data files one scan reads, as (s3 uri, size in bytes), and their manifest entries by uri."""
 
     files: list[tuple[str, int]]
     columns: list[IcebergColumn]
     snapshot_id: int | None
+    data_files: dict[str, DataFile] = field(default_factory=dict)
 
 
 def columns_of(schema: Schema) -> list[IcebergColumn]:
@@ -124,6 +125,7 @@ def plan_files(table: Table, snapshot: Snapshot | None, conjuncts: list[exp.Expr
         # A predicate pyiceberg cannot bind (e.g. a literal of another type) filters nothing.
         tasks = list(table.scan(snapshot_id=snapshot.snapshot_id).plan_files())
     files: list[tuple[str, int]] = []
+    data_files: dict[str, DataFile] = {}
     for task in tasks:
         if task.delete_files:
             raise QueryFailed("NOT_SUPPORTED: Iceberg delete files (merge-on-read) are not supported by "
@@ -132,7 +134,8 @@ def plan_files(table: Table, snapshot: Snapshot | None, conjuncts: list[exp.Expr
             raise QueryFailed(f"NOT_SUPPORTED: Iceberg data files in {task.file.file_format} format are not "
                               "supported; only Parquet")
         files.append((task.file.file_path, int(task.file.file_size_in_bytes)))
-    return IcebergFiles(files, columns, snapshot.snapshot_id)
+        data_files[task.file.file_path] = task.file
+    return IcebergFiles(files, columns, snapshot.snapshot_id, data_files)
 
 
 def relation_sql(local_files: list[str], columns: list[IcebergColumn]) -> str:

@@ -59,7 +59,7 @@ class PlannedScan:
     info: TableInfo
     files: list[FileRef] = field(default_factory=list)
     pseudo: set[str] = field(default_factory=set)
-    iceberg_columns: list[iceberg_scan.IcebergColumn] | None = None
+    iceberg: iceberg_scan.IcebergFiles | None = None
 
 
 def position_of(node: exp.Expr) -> tuple[int, int]:
@@ -211,7 +211,7 @@ class QuerySession:
             raise QueryFailed(f"ICEBERG_INVALID_METADATA: {info.qualified}: {exc}") from exc
         snapshot = iceberg_scan.choose_snapshot(table, version, self._evaluate)
         found = iceberg_scan.plan_files(table, snapshot, conjuncts)
-        planned.iceberg_columns = found.columns
+        planned.iceberg = found
         planned.info = replace(info, columns=[(c.name, c.hive_type) for c in found.columns])
         for uri, size in found.files:
             name = f"f{next(self._file_names)}_{planned.view}"
@@ -416,8 +416,8 @@ class QuerySession:
     def _create_view(self, scan: PlannedScan) -> None:
         info = scan.info
         assert info.storage is not None
-        if scan.iceberg_columns is not None:
-            relation = iceberg_scan.relation_sql([f.local for f in scan.files], scan.iceberg_columns)
+        if scan.iceberg is not None:
+            relation = iceberg_scan.relation_sql([f.local for f in scan.files], scan.iceberg.columns)
         else:
             relation = relation_sql(self.conn, info.storage, [f.local for f in scan.files], info.columns,
                                     f"{scan.view}_arrow", [f.identity for f in scan.files])
