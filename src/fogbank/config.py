@@ -12,6 +12,7 @@ AuthMode = Literal["open", "strict"]
 
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
+_REPO_NODE_DIR = Path(__file__).resolve().parents[2] / "node"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Config:
     # Local models that replace a default, by capability ("sentiment", "language-id", "nlp-en", ...):
     # a Hugging Face, ONNX or CTranslate2 folder, or a GGUF file. Never downloaded.
     model_overrides: dict[str, str] = field(default_factory=dict)
+    # The folder of the models that run under Node.js (object detection): detect.mjs with its node_modules,
+    # installed by scripts/setup.sh. Defaults to the repository's node/ folder.
+    node_dir: Path = _REPO_NODE_DIR
+    # Seconds one object-detection request may take before its worker is presumed stuck and restarted.
+    object_detection_timeout: float = 30.0
 
     @property
     def url(self) -> str:
@@ -67,6 +73,10 @@ def load_config(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] |
         values["kinesis_limits"] = env["FOGBANK_KINESIS_LIMITS"].lower() not in ("0", "false", "off", "no")
     if "FOGBANK_LOG_LEVEL" in env:
         values["log_level"] = env["FOGBANK_LOG_LEVEL"]
+    if "FOGBANK_NODE_MODELS" in env:
+        values["node_dir"] = Path(env["FOGBANK_NODE_MODELS"]).expanduser()
+    if "FOGBANK_OBJECT_DETECTION_TIMEOUT" in env:
+        values["object_detection_timeout"] = float(env["FOGBANK_OBJECT_DETECTION_TIMEOUT"])
     overrides = {name[len("FOGBANK_MODEL_"):].lower().replace("_", "-"): path
                  for name, path in env.items() if name.startswith("FOGBANK_MODEL_") and path}
     if overrides:

@@ -19,14 +19,16 @@ import numpy as np
 
 from fogbank.config import Config
 from fogbank.context import RequestContext
+from fogbank.engines.models import coco_labels, vision
 from fogbank.engines.models import faces as face_models
-from fogbank.engines.models import vision
+from fogbank.engines.models import objects as object_models
 from fogbank.engines.models.documents import DocumentError, load_image
 from fogbank.engines.models.registry import ModelRegistry, ModelUnavailable
 from fogbank.protocol.dispatch import Provider, operation
 from fogbank.services.rekognition import errors
 from fogbank.services.rekognition.facedetails import bounding_box, compared_face, face_detail
 from fogbank.services.rekognition.store import RekognitionStore, StoredFace
+from fogbank.services.rekognition.video import VideoOperations
 from fogbank.services.textract import analyzer as ocr_capability
 from fogbank.services.textract.sources import S3Location, S3Reader, SourceMissing, SourceTooLarge
 
@@ -60,7 +62,7 @@ def _untoken(token: str | None) -> str | None:
         raise errors.InvalidPaginationTokenException("Invalid pagination token") from exc
 
 
-class RekognitionProvider(Provider):
+class RekognitionProvider(VideoOperations, Provider):
     services = ("rekognition",)
 
     def __init__(self, config: Config, models: ModelRegistry, s3: Any = None) -> None:
@@ -75,15 +77,20 @@ class RekognitionProvider(Provider):
         models.register(MODERATION, vision.MODERATION_ENGINE, vision.load_moderation, "explicit-content score",
                         override=vision.load_moderation_override, concurrency=1)
         ocr_capability.register(models)
+        object_models.register(models, config)
+        self.objects = object_models.OptionalDetector(models)
+        self._start_video({"labels": LABEL_MODEL_VERSION, "text": TEXT_MODEL_VERSION,
+                           "moderation": MODERATION_MODEL_VERSION})
 
     def close(self) -> None:
+        self._close_video()
         self.store.close()
 
     def health(self) -> dict[str, Any]:
         status = self.models.status()
         return {"state": "running",
                 "models": {k: status[k]["model"] + (" (loaded)" if status[k]["loaded"] else "")
-                           for k in (FACES, LABELS, MODERATION) if k in status}}
+                           for k in (FACES, LABELS, MODERATION, object_models.CAPABILITY) if k in status}}
 
     # ------------------------------------------------------------------ helpers
 
@@ -153,6 +160,7 @@ class RekognitionProvider(Provider):
                                           "Parents": [{"Name": p} for p in lb.parents], "Aliases": [],
                                           "Categories": [{"Name": c} for c in lb.categories]} for lb in labels]
         entries.extend(self._person_labels(image))
+        self._merge_objects(entries, image, min_conf)
         entries = [e for e in entries if e["Confidence"] >= min_conf]
         entries = _filter_labels(entries, settings or {})
         entries.sort(key=lambda e: -e["Confidence"])
@@ -175,22 +183,48 @@ class RekognitionProvider(Provider):
                 "Parents": [{"Name": "Person"}], "Aliases": [], "Categories": [{"Name": "Person Description"}]}
         return [person, face, head]
 
+    def _merge_objects(self, entries: list[dict[str, Any]], image: Image.Image, min_conf: float) -> None:
+        """Boxes from the object detector: a detected class adds or completes its label (Person's boxes come
+        from here; faces keep theirs under Face), and its ancestors become labels too, without boxes."""
+        found = coco_labels.object_labels(self.objects.detect(image), image.width, image.height)
+        by_name = {e["Name"]: e for e in entries}
+        for label in found:
+            entry = by_name.get(label.name)
+            if entry is None:
+                entry = by_name[label.name] = {"Name": label.name, "Confidence": label.confidence, "Instances": [],
+                                               "Parents": [], "Aliases": [],
+                                               "Categories": [{"Name": label.category}]}
+                entries.append(entry)
+            entry["Confidence"] = max(entry["Confidence"], label.confidence)
+            entry["Parents"] += [{"Name": p} for p in label.parents if {"Name": p} not in entry["Parents"]]
+            entry["Aliases"] += [{"Name": a} for a in label.aliases if {"Name": a} not in entry["Aliases"]]
+            entry["Instances"] = entry["Instances"] + [{"BoundingBox": box, "Confidence": conf}
+                                                       for box, conf in label.instances if conf >= min_conf]
+
     @operation("DetectModerationLabels")
     def detect_moderation_labels(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         image = self._image(ctx, req.get("Image"))
-        min_conf = float(req.get("MinConfidence", 50.0))
+        labels = self._moderation_of(image, float(req.get("MinConfidence", 50.0)))
+        return {"ModerationLabels": labels, "ModerationModelVersion": MODERATION_MODEL_VERSION}
+
+    def _moderation_of(self, image: Image.Image, min_conf: float) -> list[dict[str, Any]]:
+        """DetectModerationLabels' labels for one image (or one video frame)."""
         score: float = self._run(MODERATION, lambda model, img: model.explicit(img), image)
         labels = []
         if score * 100 >= min_conf:
             labels.append({"Confidence": round(score * 100, 4), "Name": "Explicit", "ParentName": "",
                            "TaxonomyLevel": 1})
-        return {"ModerationLabels": labels, "ModerationModelVersion": MODERATION_MODEL_VERSION}
+        return labels
 
     @operation("DetectText")
     def detect_text(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         image = self._image(ctx, req.get("Image"))
+        return {"TextDetections": self._text_of(image, req.get("Filters") or {}),
+                "TextModelVersion": TEXT_MODEL_VERSION}
+
+    def _text_of(self, image: Image.Image, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        """DetectText's lines, then words, for one image (or one video frame)."""
         page = self._run(ocr_capability.CAPABILITY, lambda model, img: model.read(img), image)
-        filters = req.get("Filters") or {}
         word_filter = filters.get("WordFilter") or {}
         min_conf = float(word_filter.get("MinConfidence", 0.0))
         min_h = float(word_filter.get("MinBoundingBoxHeight", 0.0))
@@ -227,7 +261,7 @@ class RekognitionProvider(Provider):
                                   "Confidence": round(word.confidence * 100, 4),
                                   "Geometry": geometry(word.box, word.polygon)})
                 next_id += 1
-        return {"TextDetections": lines_out + words_out, "TextModelVersion": TEXT_MODEL_VERSION}
+        return lines_out + words_out
 
     # ------------------------------------------------------------------ faces
 
