@@ -45,10 +45,11 @@ class _Upload(io.FileIO):
         self.close()
 
 
-class _Input(InputFile):
-    def __init__(self, location: str, store: S3LocalStoreIO) -> None:
-        super().__init__(location)
-        self._store = store
+class _Located:
+    """What input and output files share: an S3 location whose size and existence are asked of the store."""
+
+    location: str
+    _store: S3LocalStoreIO
 
     def __len__(self) -> int:
         size = self._store.size(self.location)
@@ -58,24 +59,21 @@ class _Input(InputFile):
 
     def exists(self) -> bool:
         return self._store.size(self.location) is not None
+
+
+class _Input(_Located, InputFile):
+    def __init__(self, location: str, store: S3LocalStoreIO) -> None:
+        InputFile.__init__(self, location)
+        self._store = store
 
     def open(self, seekable: bool = True) -> InputStream:
         return io.BytesIO(self._store.read(self.location))
 
 
-class _Output(OutputFile):
+class _Output(_Located, OutputFile):
     def __init__(self, location: str, store: S3LocalStoreIO) -> None:
-        super().__init__(location)
+        OutputFile.__init__(self, location)
         self._store = store
-
-    def __len__(self) -> int:
-        size = self._store.size(self.location)
-        if size is None:
-            raise FileNotFoundError(self.location)
-        return size
-
-    def exists(self) -> bool:
-        return self._store.size(self.location) is not None
 
     def to_input_file(self) -> InputFile:
         return _Input(self.location, self._store)
