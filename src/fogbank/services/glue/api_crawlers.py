@@ -45,6 +45,17 @@ def _targets(given: dict[str, Any]) -> dict[str, Any]:
         if not re.match(r"^s3[an]?://[^/]+", path, re.IGNORECASE):
             raise InvalidInputException(f"Invalid S3 target path: {path}")
         target.setdefault("Exclusions", [])
+    for target in targets["IcebergTargets"]:
+        paths = target.get("Paths") or []
+        if not paths:
+            raise InvalidInputException("An Iceberg target must have at least one path.")
+        for path in paths:
+            if not re.match(r"^s3[an]?://[^/]+", path, re.IGNORECASE):
+                raise InvalidInputException(f"Invalid Iceberg target path: {path}")
+        depth = target.get("MaximumTraversalDepth")
+        if depth is not None and not 1 <= depth <= 20:
+            raise InvalidInputException("MaximumTraversalDepth of an Iceberg target must be between 1 and 20.")
+        target.setdefault("Exclusions", [])
     return targets
 
 

@@ -1,11 +1,17 @@
-"""One crawl: read the crawler's S3 targets, infer tables and partitions, and bring the catalog in line with
-them under the crawler's schema change and recrawl policies.
+"""One crawl: read the crawler's S3 and Iceberg targets, infer tables and partitions, and bring the catalog in
+line with them under the crawler's schema change and recrawl policies.
 
 New tables and partitions are always added. A table whose schema changed is updated only under
 UPDATE_IN_DATABASE (LOG leaves it as it is). Tables this crawler made whose data is gone are deleted
 (DELETE_FROM_DATABASE), marked DEPRECATED_BY_CRAWLER (DEPRECATE_IN_DATABASE) or left alone (LOG); vanished
 partitions are deleted under DELETE_FROM_DATABASE. Nothing is written to the catalog until every object has
 been read, so a crawl that is stopped or fails part-way changes nothing.
+
+Iceberg tables (IcebergTargets) are registered as Iceberg tables pointing at their current metadata file. A
+new metadata file with the same columns moves the pointer under any UpdateBehavior (like new partitions, it is
+new data, not a schema change); changed columns are taken only under UPDATE_IN_DATABASE. S3 targets never
+catalogue an Iceberg table's folder as Hive tables of its data and metadata files: without its metadata, those
+files do not say which rows the table holds.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fogbank.services.glue.catalog import GlueCatalog
-from fogbank.services.glue.errors import EntityNotFoundException
+from fogbank.services.glue.errors import ConcurrentModificationException, EntityNotFoundException
 from fogbank.services.glue.layout import (
     CrawledFile,
     PartitionPlan,
     TablePlan,
     glob_regex,
+    iceberg_table_folders,
     is_hidden,
     plan_tables,
     unique_names,
@@ -33,10 +40,11 @@ from fogbank.services.glue.s3source import S3AccessError, S3Source, parse_s3_pat
 log = logging.getLogger(__name__)
 
 _OTHER_TARGETS = ("JdbcTargets", "MongoDBTargets", "DynamoDBTargets", "CatalogTargets", "DeltaTargets",
-                  "IcebergTargets", "HudiTargets")
+                  "HudiTargets")
 _BATCH = 100
 
 if TYPE_CHECKING:
+    from fogbank.services.glue.iceberg_crawl import IcebergPlan
     from fogbank.services.glue.inference import FileSchema
 
 
@@ -163,24 +171,51 @@ class Crawl:
         targets = self.definition.get("Targets") or {}
         others = [kind for kind in _OTHER_TARGETS if targets.get(kind)]
         if others:
-            raise CrawlFailed(f"fogbank crawlers crawl S3 targets only; {', '.join(others)} are not supported.")
+            raise CrawlFailed(f"fogbank crawlers crawl S3 and Iceberg targets only; {', '.join(others)} are not "
+                              "supported.")
         s3_targets = targets.get("S3Targets") or []
-        if not s3_targets:
-            raise CrawlFailed("The crawler has no S3 targets.")
-        plans: list[TablePlan] = []
+        iceberg_targets = targets.get("IcebergTargets") or []
+        if not s3_targets and not iceberg_targets:
+            raise CrawlFailed("The crawler has no S3 or Iceberg targets.")
+        plans: list[TablePlan | IcebergPlan] = []
         roots: list[str] = []
-        for target in s3_targets:
-            self._check_stop()
-            try:
+        try:
+            for target in s3_targets:
+                self._check_stop()
                 target_plans, root = self._crawl_target(target)
-            except S3AccessError as exc:
-                raise CrawlFailed(str(exc)) from None
-            plans.extend(target_plans)
-            roots.append(root)
+                plans.extend(target_plans)
+                roots.append(root)
+            for target in iceberg_targets:
+                for path in target.get("Paths") or []:
+                    self._check_stop()
+                    iceberg_plans, root = self._crawl_iceberg(target, path)
+                    plans.extend(iceberg_plans)
+                    roots.append(root)
+        except S3AccessError as exc:
+            raise CrawlFailed(str(exc)) from None
         self._check_stop()
         named = unique_names(plans, self.definition.get("TablePrefix") or "")
         self._apply(database, named, roots)
         return self.outcome
+
+    def _crawl_iceberg(self, target: dict[str, Any], path: str) -> tuple[list[IcebergPlan], str]:
+        from fogbank.services.glue.iceberg_crawl import IcebergMetadataError, find_tables
+
+        try:
+            return find_tables(self.source, self.account, path, target.get("Exclusions") or [],
+                               target.get("MaximumTraversalDepth"), self._check_stop)
+        except IcebergMetadataError as exc:
+            raise CrawlFailed(str(exc)) from None
+
+    def _inside_iceberg_table(self, bucket: str, folder: str) -> bool:
+        """Whether a target path lies inside an Iceberg table's folder (s3://b/table/data/...)."""
+        parts = [p for p in folder.split("/") if p]
+        for level in range(len(parts)):
+            parent = "".join(f"{p}/" for p in parts[:level])
+            for obj in self.source.list_objects(self.account, bucket, parent + "metadata/"):
+                if "/" not in obj.key[len(parent) + len("metadata/"):] and obj.key.endswith(".metadata.json"):
+                    return True
+        return False
 
     def _crawl_target(self, target: dict[str, Any]) -> tuple[list[TablePlan], str]:
         bucket, prefix = parse_s3_path(target.get("Path") or "")
@@ -189,6 +224,13 @@ class Crawl:
         if prefix and not prefix.endswith("/") and not any(o.key.startswith(folder) for o in listing):
             folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""  # the path names one object
         excludes = [glob_regex(p) for p in target.get("Exclusions") or []]
+        iceberg = sorted(iceberg_table_folders(o.key for o in listing if o.key.startswith(folder)))
+        if self._inside_iceberg_table(bucket, folder):
+            iceberg = [folder]
+        if iceberg:
+            log.info("crawler %s: Iceberg tables in s3://%s/ are left to IcebergTargets: %s", self.name, bucket,
+                     ", ".join(iceberg))
+            listing = [o for o in listing if not any(o.key.startswith(t) for t in iceberg)]
         sample = target.get("SampleSize")
         per_folder: dict[str, int] = {}
         last_schema: dict[str, FileSchema] = {}
@@ -240,9 +282,12 @@ class Crawl:
                 "StorageDescriptor": _descriptor(schema, columns, partition.location, params),
                 "Parameters": params}
 
-    def _apply(self, database: str, named: dict[str, TablePlan], roots: list[str]) -> None:
+    def _apply(self, database: str, named: dict[str, TablePlan | IcebergPlan], roots: list[str]) -> None:
         existing = {t["Name"]: t for t in self.catalog.get_tables(self.account, self.region, database)}
         for name, plan in named.items():
+            if not isinstance(plan, TablePlan):
+                self._apply_iceberg(database, name, plan, existing.get(name))
+                continue
             given = self._table_input(name, plan)
             current = existing.get(name)
             if current is None:
@@ -254,6 +299,33 @@ class Crawl:
             self.outcome.tables.append(name)
             self._apply_partitions(database, current, plan)
         self._retire(database, existing, set(named), roots)
+
+    def _apply_iceberg(self, database: str, name: str, plan: IcebergPlan, current: dict[str, Any] | None) -> None:
+        from fogbank.services.glue.iceberg_crawl import change_for, new_table_input
+
+        self.outcome.tables.append(name)
+        if current is None:
+            self.catalog.create_table(self.account, self.region, database, new_table_input(name, plan, self.name))
+            self.outcome.tables_created += 1
+            return
+        if self.new_folders_only:
+            return
+        change = change_for(current, plan, self.name)
+        if change.table_input is None:
+            return
+        if change.schema_changed and self.update_behavior != "UPDATE_IN_DATABASE":
+            log.info("crawler %s: schema of %s changed; left as it is (LOG)", self.name, name)
+            return
+        try:
+            self.catalog.update_table(self.account, self.region, database, change.table_input,
+                                      expected_version=current.get("VersionId"))
+        except ConcurrentModificationException:
+            log.info("crawler %s: %s was changed while crawling; left to its writer", self.name, name)
+            return
+        self.outcome.tables_updated += 1
+        if current.get("PartitionKeys") and not change.table_input.get("PartitionKeys"):
+            stale = self.catalog.get_partitions(self.account, self.region, database, name)
+            self.catalog.delete_partitions(self.account, self.region, database, name, [p["Values"] for p in stale])
 
     def _update_table(self, database: str, current: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
         params = {k: v for k, v in (current.get("Parameters") or {}).items() if k != "DEPRECATED_BY_CRAWLER"}
@@ -311,10 +383,12 @@ class Crawl:
             return
         for name, table in existing.items():
             params = table.get("Parameters") or {}
-            location = (table.get("StorageDescriptor") or {}).get("Location") or ""
+            # An Iceberg table was found where its metadata is, which need not be its location.
+            location = params.get("metadata_location") or (table.get("StorageDescriptor") or {}).get("Location") or ""
             if name in produced or params.get("UPDATED_BY_CRAWLER") != self.name:
                 continue
-            if not any(location.startswith(root) for root in roots):
+            folder = location if location.endswith("/") else location + "/"
+            if not any(folder.startswith(root) for root in roots):
                 continue
             if self.delete_behavior == "DELETE_FROM_DATABASE":
                 self.catalog.delete_table(self.account, self.region, database, name)

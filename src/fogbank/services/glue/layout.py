@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import unquote
 
 from fogbank.services.glue.hive_types import merge
@@ -110,6 +110,17 @@ def is_hidden(relative_key: str) -> bool:
     return any(part.startswith(("_", ".")) for part in relative_key.split("/") if part)
 
 
+def iceberg_table_folders(keys: Iterable[str]) -> set[str]:
+    """Key prefixes (ending with '/', or '' for a bucket) of the Iceberg tables among some keys: the folders
+    whose `metadata/` folder holds a `*.metadata.json` file."""
+    out: set[str] = set()
+    for key in keys:
+        parts = key.split("/")
+        if len(parts) >= 2 and parts[-2] == "metadata" and parts[-1].endswith(".metadata.json"):
+            out.add("".join(f"{p}/" for p in parts[:-2]))
+    return out
+
+
 def table_name(text: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", text.lower()) or "table"
 
@@ -192,9 +203,20 @@ def plan_tables(bucket: str, include: list[str], files: list[CrawledFile], combi
     return plans
 
 
-def unique_names(plans: list[TablePlan], prefix: str) -> dict[str, TablePlan]:
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def location(self) -> str: ...
+
+
+_Plan = TypeVar("_Plan", bound=_Named)
+
+
+def unique_names(plans: list[_Plan], prefix: str) -> dict[str, _Plan]:
     """Final table names: the crawler's prefix, and a short hash of the location where two names clash."""
-    out: dict[str, TablePlan] = {}
+    out: dict[str, _Plan] = {}
     for plan in plans:
         name = (prefix + plan.name).lower()
         if name in out:
