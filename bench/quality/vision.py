@@ -5,9 +5,16 @@
 - table cell accuracy on generated ruled and borderless tables, key-value accuracy on generated forms;
 - label top-5 accuracy and face detection recall on the photos that ship inside scikit-image and
   scikit-learn (their own labels, given below);
-- pages/s (OCR alone, and OCR plus full analysis) and images/s (labels, faces).
+- pages/s (OCR alone, and OCR plus full analysis) and images/s (labels, faces);
+- object boxes (the COCO detector under Node.js behind DetectLabels' Instances): recall and precision against
+  boxes drawn by hand around the main objects of six of those photos (same class, IoU >= 0.5, detections at
+  AWS's default MinConfidence of 55), and the images/s the detector costs. ``--objects`` runs only this part.
+- lending and turned pages (``--lending`` runs only this part): page-type accuracy
+  of the lending classifier and lending fields exactly right on generated W-2s, pay slips, bank statements
+  and unrelated pages; orientation found and CER on pages turned by 0/90/180/270 degrees, and what
+  orientation detection costs in OCR time against reading the upright page.
 
-    .venv/bin/python bench/quality/vision.py [--record] [--pages N]
+    .venv/bin/python bench/quality/vision.py [--record] [--pages N] [--objects] [--lending]
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFilter, ImageFont  # noqa: E402
 
 from fogbank.engines.models.faces import FaceEngine  # noqa: E402
+from fogbank.engines.models.objects import NodeObjectDetector  # noqa: E402
 from fogbank.engines.models.ocr import OcrEngine, PageText  # noqa: E402
+from fogbank.engines.models.registry import ModelUnavailable  # noqa: E402
 from fogbank.engines.models.vision import load_labels  # noqa: E402
 from fogbank.engines.models.vision_analysis import analyze_page  # noqa: E402
 
@@ -53,6 +62,70 @@ PHOTOS = {("skimage", "chelsea.png"): "Cat", ("skimage", "coffee.png"): "Coffee"
           ("sklearn", "china.jpg"): "Building"}
 FACES = {("skimage", "astronaut.png"): 1, ("skimage", "camera.png"): 1, ("skimage", "chelsea.png"): 0,
          ("skimage", "coffee.png"): 0, ("skimage", "motorcycle_left.png"): 0, ("sklearn", "china.jpg"): 0}
+
+# The main objects of six photos, boxed by hand: (COCO class, left, top, width, height) in pixels.
+OBJECTS: dict[tuple[str, str], list[tuple[str, float, float, float, float]]] = {
+    ("skimage", "astronaut.png"): [("person", 10, 15, 355, 497)],
+    ("skimage", "camera.png"): [("person", 5, 55, 325, 457)],
+    ("skimage", "chelsea.png"): [("cat", 0, 0, 430, 300)],
+    ("skimage", "coffee.png"): [("cup", 172, 18, 218, 245), ("dining table", 0, 0, 600, 400)],
+    ("skimage", "motorcycle_left.png"): [("motorcycle", 120, 70, 556, 375)],
+    ("skimage", "motorcycle_right.png"): [("motorcycle", 80, 70, 548, 375)],
+}
+OBJECT_MIN_CONFIDENCE = 55.0
+
+
+def iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def object_rows() -> tuple[str, list[tuple[str, str]], list[str]]:
+    """Recall, precision and speed of the object detector on the hand-boxed photos."""
+    try:
+        detector = NodeObjectDetector(ROOT / "node")
+    except ModelUnavailable as exc:
+        return "object detector unavailable", [("object boxes", f"not measured: {exc}")], []
+    try:
+        images = {source: photo(source) for source in OBJECTS}
+        detector.detect(images[next(iter(OBJECTS))])  # the first request after start is not timed
+        seconds = 0.0
+        true_pos = false_pos = expected = 0
+        overlaps: list[float] = []
+        notes: list[str] = []
+        rounds = 3
+        for source, truth in OBJECTS.items():
+            for _ in range(rounds):
+                started = time.perf_counter()
+                found = detector.detect(images[source])
+                seconds += time.perf_counter() - started
+            kept = [d for d in found if d.confidence >= OBJECT_MIN_CONFIDENCE]
+            unmatched = list(truth)
+            expected += len(truth)
+            for det in kept:
+                box = (det.left, det.top, det.width, det.height)
+                best = max(unmatched, key=lambda t: iou(box, t[1:]) if t[0] == det.name else -1.0, default=None)
+                if best is not None and best[0] == det.name and iou(box, best[1:]) >= 0.5:
+                    true_pos += 1
+                    overlaps.append(iou(box, best[1:]))
+                    unmatched.remove(best)
+                else:
+                    false_pos += 1
+                    notes.append(f"{source[1]}: {det.name} {det.confidence:.0f} not matched")
+            notes += [f"{source[1]}: {t[0]} missed" for t in unmatched]
+        kept_total = true_pos + false_pos
+        rows = [("object box recall (hand-boxed objects found, IoU >= 0.5)", f"{true_pos}/{expected}"),
+                ("object box precision (boxes at confidence >= 55 that match)",
+                 f"{true_pos}/{kept_total}" if kept_total else "no boxes"),
+                ("mean IoU of the matched boxes", f"{sum(overlaps) / len(overlaps):.2f}" if overlaps else "-"),
+                ("object detection images/s (one worker, one core)",
+                 f"{rounds * len(OBJECTS) / seconds:.2f}")]
+        return detector.name, rows, notes
+    finally:
+        detector.close()
 
 
 def photo(source: tuple[str, str]) -> Image.Image:
@@ -148,7 +221,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     parser.add_argument("--pages", type=int, default=2, help="pages per font and size")
+    parser.add_argument("--objects", action="store_true", help="measure only the object detector")
+    parser.add_argument("--lending", action="store_true", help="measure only lending pages and turned pages")
     args = parser.parse_args()
+    if args.objects:
+        record(object_section(), args.record)
+        return
+    if args.lending:
+        record(lending_section(args.pages), args.record)
+        return
     rng = random.Random(2024)
     ocr = OcrEngine()
     ocr.read(text_page(random.Random(1), FONTS[0], 24)[0])  # load the sessions before timing
@@ -249,9 +330,154 @@ def main() -> None:
     lines += ["", f"CER by font and size (clean): {per_font}"]
     if misses:
         lines += ["", "Label misses: " + "; ".join(misses)]
-    text = "\n".join(lines) + "\n"
+    record("\n".join(lines) + "\n\n" + object_section(), args.record)
+
+
+LENDING_TITLES = {
+    "W2": ["Form W-2 Wage and Tax Statement", "W-2 Wage and Tax Statement 2024"],
+    "PAYSLIPS": ["Earnings Statement", "Pay Stub", "Payslip"],
+    "BANK_STATEMENT": ["Monthly Account Statement", "Checking Account Statement"],
+}
+
+
+def lending_page(rng: random.Random, kind: str, scan: bool) -> tuple[Image.Image, dict[str, str]]:
+    """A generated page of one lending type: its title and labelled fields in three layouts, with the
+    field types the labels should map to; an UNCLASSIFIED page is six ordinary sentences."""
+    font = ImageFont.truetype(str(FONT_DIR / rng.choice(FONTS[:3])), 26)
+    money = f"{rng.randint(1, 99)},{rng.randint(100, 999)}.{rng.randint(10, 99)}"
+    fields: list[tuple[str, str, str]] = {
+        "W2": [("a Employee's social security number", f"{rng.randint(100, 899)}-{rng.randint(10, 99)}-"
+                f"{rng.randint(1000, 9999)}", "EMPLOYEE_SSN"),
+               ("b Employer identification number", f"{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}",
+                "EMPLOYER_EIN"),
+               ("1 Wages, tips, other compensation", money, "WAGES_TIPS_OTHER_COMPENSATION"),
+               ("2 Federal income tax withheld", f"{rng.randint(1000, 9999)}.{rng.randint(10, 99)}",
+                "FEDERAL_INCOME_TAX_WITHHELD"),
+               ("3 Social security wages", money, "SOCIAL_SECURITY_WAGES")],
+        "PAYSLIPS": [("Employee Name", rng.choice(["Ada Lovelace", "Alan Turing", "Grace Hopper"]), "EMPLOYEE_NAME"),
+                     ("Pay Period Start", f"0{rng.randint(1, 9)}/01/2024", "PAY_PERIOD_START_DATE"),
+                     ("Pay Period End", f"0{rng.randint(1, 9)}/15/2024", "PAY_PERIOD_END_DATE"),
+                     ("Gross Pay", f"{rng.randint(1000, 4999)}.{rng.randint(10, 99)}", "GROSS_PAY"),
+                     ("Net Pay", f"{rng.randint(500, 999)}.{rng.randint(10, 99)}", "NET_PAY")],
+        "BANK_STATEMENT": [("Account Number", f"{rng.randint(10**7, 10**8 - 1)}", "ACCOUNT_NUMBER"),
+                           ("Statement Period", "March 1 - March 31 2024", "STATEMENT_PERIOD"),
+                           ("Beginning Balance", f"{rng.randint(100, 9999)}.{rng.randint(10, 99)}",
+                            "BEGINNING_BALANCE"),
+                           ("Ending Balance", f"{rng.randint(100, 9999)}.{rng.randint(10, 99)}", "ENDING_BALANCE")],
+    }.get(kind, [])
+    image = Image.new("RGB", (1240, 1100), "white")
+    draw = ImageDraw.Draw(image)
+    if kind == "UNCLASSIFIED":
+        for index, line in enumerate(rng.sample(SENTENCES, 6)):
+            draw.text((60, 60 + index * 70), line, font=font, fill="black")
+    else:
+        draw.text((60, 50), rng.choice(LENDING_TITLES[kind]), font=ImageFont.truetype(
+            str(FONT_DIR / "DejaVuSans-Bold.ttf"), 40), fill="black")
+        y = 160
+        for index, (label, value, _) in enumerate(fields):
+            if index % 3 == 2:
+                draw.text((60, y), f"{label}:", font=font, fill="black")
+                y += 38
+                draw.text((60, y), value, font=font, fill="black")
+            elif index % 3 == 1:
+                draw.text((60, y), f"{label}:", font=font, fill="black")
+                draw.text((640, y), value, font=font, fill="black")
+            else:
+                draw.text((60, y), f"{label}: {value}", font=font, fill="black")
+            y += 90
+    return (scanned(image, rng) if scan else image), {kind_: value for _, value, kind_ in fields}
+
+
+def lending_section(pages: int) -> str:
+    from fogbank.engines.models.lending_classes import classify
+    from fogbank.engines.models.orientation import orient
+    from fogbank.services.textract.lending import field_type
+
+    rng = random.Random(7)
+    ocr = OcrEngine()
+    ocr.read(text_page(random.Random(1), FONTS[0], 24)[0])
+    kinds = ["W2", "PAYSLIPS", "BANK_STATEMENT", "UNCLASSIFIED"]
+    typed = {"clean": [0, 0], "scanned": [0, 0]}
+    fields_right = fields_total = 0
+    confusions: list[str] = []
+    field_misses: list[str] = []
+    for _ in range(max(1, pages)):
+        for kind in kinds:
+            for variant in ("clean", "scanned"):
+                image, truth = lending_page(rng, kind, variant == "scanned")
+                text = ocr.read(image)
+                found = classify(page_text(text)).page_type
+                typed[variant][0] += found == kind
+                typed[variant][1] += 1
+                if found != kind:
+                    confusions.append(f"{kind} ({variant}) -> {found}")
+                extracted: dict[str, str] = {}
+                for pair in analyze_page(image, text, {"FORMS"}).key_values:
+                    field = field_type(found, pair.key_text)
+                    if field and field not in extracted:
+                        extracted[field] = pair.value_text
+                fields_total += len(truth)
+                fields_right += sum(1 for k, v in truth.items() if extracted.get(k) == v)
+                field_misses.extend(f"{k}={extracted.get(k)!r} (drawn {v!r})" for k, v in truth.items()
+                                    if extracted.get(k) != v)
+    turned_right = turned_total = 0
+    cer_errors = cer_chars = 0
+    upright_seconds = turned_seconds = 0.0
+    undo = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
+    for font_name in FONTS:
+        for _ in range(max(1, pages)):
+            image, lines = text_page(rng, font_name, 26)
+            started = time.perf_counter()
+            ocr.read(image)
+            upright_seconds += time.perf_counter() - started
+            for turn in (0, 90, 180, 270):
+                given = image.transpose(undo[turn]) if turn else image
+                started = time.perf_counter()
+                oriented = orient(given, ocr.read)
+                turned_seconds += time.perf_counter() - started
+                turned_total += 1
+                turned_right += oriented.turn == turn
+                errors, total = cer("\n".join(lines), "\n".join(page_text(oriented.text)))
+                cer_errors += errors
+                cer_chars += total
+    upright_pages = len(FONTS) * max(1, pages)
+    rows = [
+        ("page type right, clean pages (W-2, pay slip, bank statement, unrelated)",
+         f"{typed['clean'][0]}/{typed['clean'][1]}"),
+        ("page type right, scanned-style pages", f"{typed['scanned'][0]}/{typed['scanned'][1]}"),
+        ("lending fields exactly right (type and value)", f"{fields_right}/{fields_total} "
+                                                          f"({100 * fields_right / max(1, fields_total):.1f}%)"),
+        ("orientation found (pages turned 0/90/180/270, 4 fonts)", f"{turned_right}/{turned_total}"),
+        ("OCR CER after orientation, all turns", f"{100 * cer_errors / max(1, cer_chars):.2f}%"),
+        ("OCR time with orientation, mean over turns / upright OCR alone",
+         f"{(turned_seconds / turned_total) / (upright_seconds / upright_pages):.2f}x"),
+    ]
+    lines = [f"## Textract lending pages and turned pages, {time.strftime('%Y-%m-%d')}", "",
+             f"Engine: {ocr.name}; phrase-evidence page classifier. In-process, {os.cpu_count()} cores, load "
+             f"average {os.getloadavg()[0]:.1f} at the end (a shared machine: speeds are indicative only).", "",
+             "| measure | result |", "|---|---:|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    if confusions:
+        lines += ["", "Misclassified: " + "; ".join(confusions)]
+    if field_misses:
+        lines += ["", "Fields missed: " + "; ".join(field_misses[:12])]
+    return "\n".join(lines) + "\n"
+
+
+def object_section() -> str:
+    name, rows, notes = object_rows()
+    lines = [f"## Rekognition object boxes (DetectLabels Instances), {time.strftime('%Y-%m-%d')}", "",
+             f"Engine: {name}. {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end "
+             "(a shared machine: speeds are indicative only).", "", "| measure | result |", "|---|---:|"]
+    lines += [f"| {measure} | {value} |" for measure, value in rows]
+    if notes:
+        lines += ["", "Unmatched: " + "; ".join(notes)]
+    return "\n".join(lines) + "\n"
+
+
+def record(text: str, append: bool) -> None:
     print(text)
-    if args.record:
+    if append:
         with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as handle:
             handle.write("\n" + text)
 

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from fogbank.engines.models import ocr
 from fogbank.engines.models.documents import DocumentError, inspect, iter_pages
+from fogbank.engines.models.orientation import orient
 from fogbank.engines.models.registry import ModelRegistry, ModelUnavailable
 from fogbank.engines.models.vision_analysis import PageAnalysis, analyze_page
 from fogbank.errors import AwsError
 from fogbank.services.textract import errors
-from fogbank.services.textract.blocks import page_blocks
+from fogbank.services.textract.blocks import PageGeometry, page_blocks
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -74,9 +75,14 @@ def validate_queries(queries: list[dict[str, Any]]) -> None:
 @dataclass
 class AnalyzedPage:
     number: int
-    image_size: tuple[int, int]
+    image_size: tuple[int, int]  # of the upright page that was analysed
     analysis: PageAnalysis
     blocks: list[dict[str, Any]]
+    turn: int = 0  # degrees the page as given is turned clockwise from upright
+
+    def geometry(self) -> PageGeometry:
+        """Normalised geometry on the page as given, from pixel boxes of the upright page."""
+        return PageGeometry(float(self.image_size[0]), float(self.image_size[1]), self.turn)
 
 
 class DocumentAnalyzer:
@@ -84,11 +90,15 @@ class DocumentAnalyzer:
         self.models = models
         register(models)
 
-    def read_page(self, image: Image.Image) -> ocr.PageText:
+    @staticmethod
+    def _check_size(image: Image.Image) -> None:
         if image.width > MAX_SIDE or image.height > MAX_SIDE:
             raise errors.UnsupportedDocumentException(
                 f"Request has unsupported document format: the page is {image.width}x{image.height} pixels, "
                 f"more than {MAX_SIDE} on a side")
+
+    def read_page(self, image: Image.Image) -> ocr.PageText:
+        self._check_size(image)
         try:
             text: ocr.PageText = self.models.run(CAPABILITY, lambda model, img: model.read(img), image)
         except ModelUnavailable as exc:
@@ -103,11 +113,13 @@ class DocumentAnalyzer:
             for number, image in enumerate(iter_pages(data, max_pages=max_pages), start=1):
                 if progress is not None:
                     progress(number, total)
-                text = self.read_page(image)
+                self._check_size(image)
+                oriented = orient(image, self.read_page)
+                image, text = oriented.image, oriented.text
                 applicable = [q for q in queries if query_pages(q.get("Pages"), number, total)]
                 analysis = analyze_page(image, text, features, [q["Text"] for q in applicable])
-                blocks = page_blocks(analysis, number, features, applicable)
-                out.append(AnalyzedPage(number, (image.width, image.height), analysis, blocks))
+                blocks = page_blocks(analysis, number, features, applicable, turn=oriented.turn)
+                out.append(AnalyzedPage(number, (image.width, image.height), analysis, blocks, oriented.turn))
         except DocumentError as exc:
             raise document_error(exc) from exc
         return out

@@ -45,3 +45,11 @@ class InternalServerError(AwsError):
 
 class ResourceNotFoundException(AwsError):
     code = "ResourceNotFoundException"
+
+
+class ConflictException(AwsError):
+    code = "ConflictException"
+
+
+class ServiceQuotaExceededException(AwsError):
+    code = "ServiceQuotaExceededException"

@@ -92,7 +92,7 @@ def expense_document(pages: list[AnalyzedPage]) -> dict[str, Any]:
     summary: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     for page in pages:
-        geo = PageGeometry(float(page.image_size[0]), float(page.image_size[1]))
+        geo = page.geometry()
         for pair in page.analysis.key_values:
             if pair.checkbox is not None or not pair.value:
                 continue

@@ -2,9 +2,10 @@
 
 A job reads its document from S3 when it starts, analyses page by page, then stores the whole response
 (and, with OutputConfig, writes it to S3 as AWS does: ``<prefix>/<JobId>/1``, ``/2``, ... of at most 1,000
-blocks each). A job found IN_PROGRESS when the server starts was cut short by a restart and is marked
-FAILED with that reason. Pagination tokens carry the job id and an offset, so a token from another job
-is refused.
+blocks each; a lending job ``<prefix>/<JobId>/detailedResponse/1``, ... of at most 30 page results and
+``<prefix>/<JobId>/summaryResponse/1``). A job found IN_PROGRESS when the server starts was cut short by a
+restart and is marked FAILED with that reason. Pagination tokens carry the job id and an offset, so a
+token from another job is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from fogbank.errors import AwsError
 from fogbank.services.textract import errors
 from fogbank.services.textract.analyzer import MODEL_VERSION, DocumentAnalyzer
 from fogbank.services.textract.expense import expense_document
+from fogbank.services.textract.lending import FEATURES as LENDING_FEATURES
+from fogbank.services.textract.lending import RESULTS_PAGE_MAX, lending_analysis
 from fogbank.services.textract.sources import S3Location, S3Reader, SourceMissing, SourceTooLarge
 from fogbank.services.textract.store import Job, TextractStore
 
@@ -30,7 +33,8 @@ ASYNC_MAX_BYTES = 500 * 1024 * 1024
 ASYNC_MAX_PAGES = 3000
 PAGE_SIZE = 1000
 _VERSION_MEMBER = {"text": "DetectDocumentTextModelVersion", "analysis": "AnalyzeDocumentModelVersion",
-                   "expense": "AnalyzeExpenseModelVersion"}
+                   "expense": "AnalyzeExpenseModelVersion", "lending": "AnalyzeLendingModelVersion"}
+_PAGED_MEMBER = {"text": "Blocks", "analysis": "Blocks", "expense": "ExpenseDocuments", "lending": "Results"}
 RESTART_MESSAGE = "The fogbank server restarted while the job was running; start the job again."
 
 
@@ -81,6 +85,8 @@ class JobRunner:
         features = set(request.get("FeatureTypes") or [])
         if job.kind == "expense":
             features = {"TABLES", "FORMS"}
+        elif job.kind == "lending":
+            features = set(LENDING_FEATURES)
         queries = (request.get("QueriesConfig") or {}).get("Queries") or []
 
         def progress(_number: int, _total: int) -> None:
@@ -89,12 +95,14 @@ class JobRunner:
 
         pages = self.analyzer.pages(data, features, queries, max_pages=ASYNC_MAX_PAGES, progress=progress)
         metadata = {"Pages": len(pages)}
+        empty = [p.number for p in pages if not p.analysis.text.lines]
+        warnings = [{"ErrorCode": "NO_TEXT_DETECTED", "Pages": empty}] if empty else []
+        if job.kind == "lending":
+            return lending_analysis(pages), warnings
         if job.kind == "expense":
             document = expense_document(pages)
             return {"DocumentMetadata": metadata, "ExpenseDocuments": [document]}, []
         blocks = [b for p in pages for b in p.blocks]
-        empty = [p.number for p in pages if not p.analysis.text.lines]
-        warnings = [{"ErrorCode": "NO_TEXT_DETECTED", "Pages": empty}] if empty else []
         return {"DocumentMetadata": metadata, "Blocks": blocks}, warnings
 
     def _write_output(self, job: Job, result: dict[str, Any]) -> None:
@@ -103,20 +111,27 @@ class JobRunner:
             return
         prefix = (output.get("S3Prefix") or "").strip("/")
         base = f"{prefix}/{job.job_id}" if prefix else job.job_id
-        token: str | None = None
-        part = 1
         try:
-            while True:
-                page = respond(job, result, job.warnings, PAGE_SIZE, token)
-                self.reader.write(job.account, job.region, output["S3Bucket"], f"{base}/{part}",
-                                  json.dumps(page).encode())
-                token = page.get("NextToken")
-                if not token:
-                    break
-                part += 1
+            if job.kind == "lending":
+                self.reader.write(job.account, job.region, output["S3Bucket"], f"{base}/summaryResponse/1",
+                                  json.dumps(respond_summary(job, result, job.warnings)).encode())
+                self._write_parts(job, result, output["S3Bucket"], f"{base}/detailedResponse", RESULTS_PAGE_MAX)
+            else:
+                self._write_parts(job, result, output["S3Bucket"], base, PAGE_SIZE)
         except SourceMissing as exc:
             raise errors.InvalidS3ObjectException(f"Unable to write results to s3://{output['S3Bucket']}/{base}: "
                                                   f"{exc}") from exc
+
+    def _write_parts(self, job: Job, result: dict[str, Any], bucket: str, base: str, size: int) -> None:
+        token: str | None = None
+        part = 1
+        while True:
+            page = respond(job, result, job.warnings, size, token)
+            self.reader.write(job.account, job.region, bucket, f"{base}/{part}", json.dumps(page).encode())
+            token = page.get("NextToken")
+            if not token:
+                break
+            part += 1
 
 
 class _Stopped(Exception):
@@ -155,7 +170,9 @@ def respond(job: Job, result: dict[str, Any] | None, warnings: list[dict[str, An
     out["DocumentMetadata"] = result["DocumentMetadata"]
     if warnings:
         out["Warnings"] = warnings
-    member = "ExpenseDocuments" if job.kind == "expense" else "Blocks"
+    member = _PAGED_MEMBER[job.kind]
+    if job.kind == "lending":
+        max_results = min(max_results, RESULTS_PAGE_MAX)
     items: list[Any] = result.get(member, [])
     if job.kind == "expense":
         count = max(1, max_results // 1000)  # expense documents are paged whole
@@ -166,4 +183,21 @@ def respond(job: Job, result: dict[str, Any] | None, warnings: list[dict[str, An
         end = start + max_results
     if end < len(items):
         out["NextToken"] = _token(job.job_id, end)
+    return out
+
+
+def respond_summary(job: Job, result: dict[str, Any] | None, warnings: list[dict[str, Any]]) -> dict[str, Any]:
+    """GetLendingAnalysisSummary: the job's status and, once it succeeded, the document groups."""
+    out: dict[str, Any] = {"JobStatus": job.status, "AnalyzeLendingModelVersion": MODEL_VERSION}
+    if job.message:
+        out["StatusMessage"] = job.message
+    if job.status != "SUCCEEDED" or result is None:
+        if job.status == "SUCCEEDED":
+            out["JobStatus"] = "FAILED"
+            out["StatusMessage"] = "The job's results are missing from the data directory"
+        return out
+    out["DocumentMetadata"] = result["DocumentMetadata"]
+    if warnings:
+        out["Warnings"] = warnings
+    out["Summary"] = result["Summary"]
     return out

@@ -1,4 +1,5 @@
-"""Amazon Textract: text, tables, forms, queries, layout and signatures from offline OCR and page geometry.
+"""Amazon Textract: text, tables, forms, queries, layout and signatures from offline OCR and page geometry;
+lending analysis (lending.py) and adapters (adapters.py) on top of them.
 
 Synchronous operations run in the request's worker thread (OCR bounded by the model registry); the
 Start*/Get* operations run as persisted background jobs (jobs.py). Limits follow AWS: synchronous calls
@@ -16,19 +17,21 @@ from fogbank.context import RequestContext
 from fogbank.engines.models.registry import ModelRegistry
 from fogbank.protocol.dispatch import Provider, operation
 from fogbank.services.textract import errors
+from fogbank.services.textract.adapters import AdapterOperations, AdapterStore
 from fogbank.services.textract.analyzer import MODEL_VERSION, DocumentAnalyzer, validate_queries
 from fogbank.services.textract.expense import expense_document
 from fogbank.services.textract.identity import identity_document
-from fogbank.services.textract.jobs import JobRunner, respond
+from fogbank.services.textract.jobs import JobRunner, respond, respond_summary
 from fogbank.services.textract.sources import S3Location, S3Reader, SourceMissing, SourceTooLarge
-from fogbank.services.textract.store import TextractStore
+from fogbank.services.textract.store import Job, TextractStore
 
 SYNC_MAX_BYTES = 10 * 1024 * 1024
 MAX_RESULTS = 1000
+LENDING_MAX_RESULTS = 30
 _S3_MISSING = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 
 
-class TextractProvider(Provider):
+class TextractProvider(AdapterOperations, Provider):
     services = ("textract",)
 
     def __init__(self, config: Config, models: ModelRegistry, s3: Any = None) -> None:
@@ -37,6 +40,7 @@ class TextractProvider(Provider):
         self.analyzer = DocumentAnalyzer(models)
         self.reader = S3Reader(s3)
         self.store = TextractStore(config.service_dir("textract"))
+        self.adapters = AdapterStore(self.store.db)
         self.jobs = JobRunner(self.store, self.reader, self.analyzer)
         self.jobs.recover()
 
@@ -97,6 +101,7 @@ class TextractProvider(Provider):
     @operation("AnalyzeDocument")
     def analyze_document(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         features, queries = self._features(req)
+        self.check_adapters_config(ctx, req.get("AdaptersConfig"))
         data = self._document(ctx, req.get("Document"))
         out = self.analyzer.respond(data, features, queries, max_pages=1)
         out["AnalyzeDocumentModelVersion"] = MODEL_VERSION
@@ -128,6 +133,7 @@ class TextractProvider(Provider):
             raise errors.InvalidParameterException("DocumentLocation must name an S3Object with Bucket and Name")
         if kind == "analysis":
             self._features(req)
+            self.check_adapters_config(ctx, req.get("AdaptersConfig"))
         output = req.get("OutputConfig")
         if output is not None and not output.get("S3Bucket"):
             raise errors.InvalidParameterException("OutputConfig must name an S3Bucket")
@@ -142,12 +148,16 @@ class TextractProvider(Provider):
         self.jobs.submit(job)
         return {"JobId": job.job_id}
 
-    def _get(self, ctx: RequestContext, req: dict[str, Any], kind: str) -> dict[str, Any]:
+    def _job(self, ctx: RequestContext, req: dict[str, Any], kind: str) -> Job:
         job = self.store.get(req["JobId"])
         if job is None or job.kind != kind or (job.account, job.region) != ctx.scope:
             raise errors.InvalidJobIdException(f"An invalid job identifier was passed: {req['JobId']}")
-        max_results = int(req.get("MaxResults") or MAX_RESULTS)
-        max_results = max(1, min(MAX_RESULTS, max_results))
+        return job
+
+    def _get(self, ctx: RequestContext, req: dict[str, Any], kind: str) -> dict[str, Any]:
+        job = self._job(ctx, req, kind)
+        limit = LENDING_MAX_RESULTS if kind == "lending" else MAX_RESULTS
+        max_results = max(1, min(limit, int(req.get("MaxResults") or limit)))
         result = self.store.read_result(job.job_id) if job.status == "SUCCEEDED" else None
         return respond(job, result, job.warnings, max_results, req.get("NextToken"))
 
@@ -174,3 +184,17 @@ class TextractProvider(Provider):
     @operation("GetExpenseAnalysis")
     def get_expense_analysis(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         return self._get(ctx, req, "expense")
+
+    @operation("StartLendingAnalysis")
+    def start_lending_analysis(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+        return self._start(ctx, req, "lending")
+
+    @operation("GetLendingAnalysis")
+    def get_lending_analysis(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+        return self._get(ctx, req, "lending")
+
+    @operation("GetLendingAnalysisSummary")
+    def get_lending_analysis_summary(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
+        job = self._job(ctx, req, "lending")
+        result = self.store.read_result(job.job_id) if job.status == "SUCCEEDED" else None
+        return respond_summary(job, result, job.warnings)

@@ -65,6 +65,11 @@ class TextractStore:
         self._lock = self._store.lock
         self._db = self._store.conn
 
+    @property
+    def db(self) -> LockedDb:
+        """The service's database, which the adapter store shares."""
+        return self._store
+
     def close(self) -> None:
         self._store.close()
 
