@@ -107,7 +107,8 @@ def test_update_delete_merge_and_time_travel(athena: Athena, bucket: str) -> Non
     history = athena.rows(f'SELECT count(*) FROM "{name}$history"')[1]
     assert int(history[0] or 0) >= 4
     assert "does not exists" in athena.fail(f"SELECT * FROM {name} FOR VERSION AS OF 12345")
-    assert "at or before" in athena.fail(f"SELECT * FROM {name} FOR TIMESTAMP AS OF TIMESTAMP '2001-01-01 00:00:00 UTC'")
+    assert "at or before" in athena.fail(
+        f"SELECT * FROM {name} FOR TIMESTAMP AS OF TIMESTAMP '2001-01-01 00:00:00 UTC'")
 
 
 def test_ctas_schema_evolution_optimize_vacuum_and_drop(athena: Athena, glue: Any, s3: Any, bucket: str) -> None:

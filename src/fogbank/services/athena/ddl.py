@@ -455,7 +455,9 @@ class Ddl:
                 raise QueryFailed(f"SYNTAX_ERROR: line 1:1: cannot parse SHOW CREATE {rest}")
             database, name = self._ref(match.group(2))
             table = self._table(database, name)
-            return self._listing("createtab_stmt", [[line] for line in show_create(table).split("\n")])
+            text = IcebergStatements(self.engine).show_create(database, name) if is_iceberg(table) else \
+                show_create(table)
+            return self._listing("createtab_stmt", [[line] for line in text.split("\n")])
         raise QueryFailed(f"NOT_SUPPORTED: SHOW {what}")
 
     def describe(self, node: exp.Describe) -> Outcome:
@@ -470,6 +472,8 @@ class Ddl:
         if info.partition_keys:
             rows += [[""], ["# Partition Information"], ["# col_name", "data_type", "comment"], [""]]
             rows += [[n, t, ""] for n, t in info.partition_keys]
+        if info.is_iceberg:
+            rows += IcebergStatements(self.engine).partition_transforms(database, name)
         out = Outcome("DDL", "DESCRIBE_TABLE", text_rows=rows)
         out.columns = _string_columns(["col_name", "data_type", "comment"])
         return out

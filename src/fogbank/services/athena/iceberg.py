@@ -16,8 +16,19 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
-from pyiceberg.io.pyarrow import _ConvertToIcebergWithoutIDs, _dataframe_to_data_files, visit_pyarrow
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NoSuchNamespaceError,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+    ValidationException,
+)
+from pyiceberg.io.pyarrow import (
+    ArrowProjectionVisitor,
+    _ConvertToIcebergWithoutIDs,
+    _dataframe_to_data_files,
+    visit_pyarrow,
+)
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.transforms import (
@@ -34,11 +45,13 @@ from pyiceberg.types import PrimitiveType
 from sqlglot import exp
 
 from fogbank.engines import sql as sqlengine
-from fogbank.engines.sql import SqlError, duckdb_type, quote_ident
+from fogbank.engines.sql import SqlError, duckdb_type, quote_ident, quote_literal
 from fogbank.services.athena.engine import Engine, Outcome, duckdb_failure, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
+from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog, is_iceberg
+from fogbank.services.athena.iceberg_scan import columns_of
 from fogbank.services.athena.scan import PlannedScan
+from fogbank.services.glue.errors import EntityNotFoundException
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 # Table properties Athena accepts on Iceberg tables (CREATE TABLE TBLPROPERTIES and CTAS WITH).
@@ -54,6 +67,32 @@ _TRANSFORM_TEXT = re.compile(r"^\s*(\w+)\s*\(\s*([\w\"`]+)\s*(?:,\s*([\w\"`]+)\s
 _OPTIMIZE = re.compile(r"^\s*OPTIMIZE\s+([`\"\w.]+)\s+REWRITE\s+DATA\s+USING\s+BIN_PACK(?:\s+WHERE\s+(.+))?$",
                        re.I | re.S)
 _VACUUM = re.compile(r"^\s*VACUUM\s+([`\"\w.]+)\s*$", re.I)
+_UNSET = re.compile(r"^\s*ALTER\s+TABLE\s+([`\"\w.]+)\s+UNSET\s+TBLPROPERTIES\s*(IF\s+EXISTS\s*)?\((.*)\)\s*$",
+                    re.I | re.S)
+
+
+def _keep_nulls(rebuild: Any) -> Any:
+    """pyiceberg 0.12 rebuilds a list of structs (and a map with struct values) from its offsets alone when it
+    writes a data file, so a NULL array<struct<...>> is stored as an empty array, for good (apache/iceberg-python
+    #3833). This wraps that step and puts the source array's NULLs back."""
+
+    def keeping(self: Any, field_type: Any, array: pa.Array | None, *children: pa.Array | None) -> pa.Array | None:
+        result = rebuild(self, field_type, array, *children)
+        if result is None or array is None or not array.null_count or result.null_count == array.null_count:
+            return result
+        mask = array.is_null()
+        if isinstance(result, pa.MapArray):
+            return pa.MapArray.from_arrays(result.offsets, result.keys, result.items, type=result.type, mask=mask)
+        kind = pa.LargeListArray if isinstance(result, pa.LargeListArray) else pa.ListArray
+        return kind.from_arrays(result.offsets, result.values, type=result.type, mask=mask)
+
+    return keeping
+
+
+if not getattr(ArrowProjectionVisitor, "_fogbank_keeps_nulls", False):
+    ArrowProjectionVisitor.list = _keep_nulls(ArrowProjectionVisitor.list)  # type: ignore[method-assign]
+    ArrowProjectionVisitor.map = _keep_nulls(ArrowProjectionVisitor.map)  # type: ignore[method-assign]
+    ArrowProjectionVisitor._fogbank_keeps_nulls = True  # type: ignore[attr-defined]
 
 
 def _text(node: exp.Expr | None) -> str:
@@ -137,6 +176,16 @@ class IcebergStatements:
         except FileNotFoundError as exc:
             raise QueryFailed(f"ICEBERG_INVALID_METADATA: metadata of {database}.{name} is missing: {exc}") from exc
 
+    def _table_of(self, record: dict[str, Any], database: str, name: str) -> Table:
+        """The Iceberg table as of a Glue record this statement already read."""
+        try:
+            return self.catalog.table_of(record)
+        except NoSuchTableError as exc:
+            raise QueryFailed(f"TABLE_NOT_FOUND: line 1:1: Table 'awsdatacatalog.{database}.{name}' does not exist"
+                              ) from exc
+        except FileNotFoundError as exc:
+            raise QueryFailed(f"ICEBERG_INVALID_METADATA: metadata of {database}.{name} is missing: {exc}") from exc
+
     # -- CREATE TABLE / CTAS ---------------------------------------------------------------------------------
 
     def create(self, database: str, name: str, columns: list[tuple[str, str]], partitioning: list[exp.Expr | str],
@@ -163,10 +212,16 @@ class IcebergStatements:
         for column, _, _ in specs:
             if column not in known:
                 raise QueryFailed(f"COLUMN_NOT_FOUND: Partition column '{column}' is not a column of the table")
+        sources = [column for column, _, _ in specs]
+        for column in sources:
+            if sources.count(column) > 1:  # pyiceberg could create such a table but never write to it
+                raise QueryFailed(f"NOT_SUPPORTED: Column '{column}' has more than one partition transform; "
+                                  "fogbank's Iceberg tables allow one transform per column")
         table_props = {"format-version": "2", "write.parquet.compression-codec": _COMPRESSIONS.get(
             properties.get("write_compression", "ZSTD").upper(), "zstd")}
         for key, value in properties.items():
-            if key not in ("table_type", "format", "location", "is_external", "partitioning", "write_compression"):
+            if key not in ("table_type", "format", "location", "external_location", "is_external", "partitioning",
+                           "partitioned_by", "write_compression"):
                 table_props[key] = value
         try:
             tx = self.catalog.create_table_transaction((database, name), schema, location.rstrip("/"),
@@ -239,7 +294,9 @@ class IcebergStatements:
         info = session.lookup(database, name, target)
         if not info.is_iceberg:
             raise QueryFailed("NOT_SUPPORTED: Modifying Hive table rows is only supported for transactional tables")
-        table = self.load(database, name)
+        # The commit starts from the very metadata the statement reads, so any change committed since then is a
+        # conflict pyiceberg detects (a fresher load could silently re-add rows another UPDATE just replaced).
+        table = self._table_of(info.raw, database, name)
         alias = target.alias or name
         tree = session.resolve(node.copy())
         resolved = tree.this
@@ -273,6 +330,8 @@ class IcebergStatements:
                                        alias=exp.TableAlias(this=exp.to_identifier(alias))))
             schema[working] = data_columns
             text = sqlengine.to_duckdb(tree, "trino", schema)
+            if isinstance(node, exp.Merge):
+                self._check_single_matches(tree, alias, schema)
         except SqlError as exc:
             raise QueryFailed(str(exc)) from exc
         except duckdb.Error as exc:
@@ -288,9 +347,29 @@ class IcebergStatements:
             self._replace_files(table, [scan.iceberg.data_files[p] for p in replaced], rows)
         return Outcome("DML", kind, update_count=count, scanned_bytes=session.scanned_bytes)
 
+    def _check_single_matches(self, tree: exp.Expr, alias: str, schema: dict[str, dict[str, str]]) -> None:
+        """MERGE must fail, as in Trino, when one target row matches more than one source row and a WHEN MATCHED
+        clause could act on it: which source row wins would be arbitrary."""
+        whens = tree.args.get("whens")
+        clauses = whens.expressions if isinstance(whens, exp.Whens) else []
+        if not any(clause.args.get("matched") for clause in clauses):
+            return
+        using, on = tree.args.get("using"), tree.args.get("on")
+        if using is None or on is None:
+            return
+        probe = exp.select(exp.column("rowid", table=alias)).from_(tree.this.copy()).join(using.copy(),
+                                                                                              on=on.copy())
+        text = sqlengine.to_duckdb(probe, "trino", schema)
+        duplicated = self.engine.conn.execute(
+            f"SELECT 1 FROM ({text}) AS fb_matches(fb_row) GROUP BY fb_row HAVING count(*) > 1 LIMIT 1").fetchone()
+        if duplicated:
+            raise QueryFailed("MERGE_TARGET_ROW_MULTIPLE_MATCHES: One MERGE target table row matched more than one "
+                              "source row")
+
     def _replace_files(self, table: Table, old: list[DataFile], rows: pa.Table) -> None:
-        """One snapshot that drops `old` and adds `rows` as new data files. Never retried on a conflict: the
-        rows were computed from the files another writer may have changed, so the query fails instead."""
+        """One snapshot that drops `old` and adds `rows` as new data files. fogbank never recomputes it on a
+        conflict (the rows came from files another writer may have changed): pyiceberg rebases the commit only
+        when its validation finds no concurrent change to those files, and otherwise the query fails, retryable."""
         conformed = self._conform(rows, table)
         try:
             with table.transaction() as tx, tx.update_snapshot().overwrite() as rewrite:
@@ -299,7 +378,7 @@ class IcebergStatements:
                 if conformed.num_rows:
                     for data_file in _dataframe_to_data_files(tx.table_metadata, conformed, table.io):
                         rewrite.append_data_file(data_file)
-        except CommitFailedException as exc:
+        except (CommitFailedException, ValidationException) as exc:
             raise QueryFailed(f"ICEBERG_COMMIT_ERROR: {exc}; the table was changed by another query, retry",
                               2, 1006, retryable=True) from exc
         except (ValueError, TypeError) as exc:
@@ -325,6 +404,7 @@ class IcebergStatements:
             return Outcome("DML", "OPTIMIZE", update_count=0)
         scan = self._scan_of(database, name)
         assert scan.iceberg is not None
+        table = self._table_of(scan.info.raw, database, name)
         rows = self._fetch(f"SELECT * FROM {quote_ident(scan.view)}")
         self._replace_files(table, list(scan.iceberg.data_files.values()), rows)
         return Outcome("DML", "OPTIMIZE", update_count=int(rows.num_rows),
@@ -363,6 +443,29 @@ class IcebergStatements:
                     continue
         return Outcome("DML", "VACUUM")
 
+    def unset_properties(self, text: str) -> Outcome | None:
+        """ALTER TABLE ... UNSET TBLPROPERTIES ('key', ...) on an Iceberg table; None for any other statement."""
+        match = _UNSET.match(text)
+        if match is None:
+            return None
+        database, name = self._ref(match.group(1))
+        keys = [k.strip().strip("'\"") for k in match.group(3).split(",") if k.strip()]
+        try:
+            record = self.ctx.catalog.get_table(self.ctx.account, self.ctx.region, database, name)
+        except EntityNotFoundException:
+            record = None
+        if record is not None and not is_iceberg(record):
+            raise QueryFailed("NOT_SUPPORTED: UNSET TBLPROPERTIES is only supported for Iceberg tables")
+        table = self.load(database, name)
+        missing = [k for k in keys if k not in table.properties]
+        if missing and not match.group(2):
+            raise QueryFailed(f"INVALID_TABLE_PROPERTY: Table property '{missing[0]}' is not set")
+        present = [k for k in keys if k in table.properties]
+        if present:
+            with table.transaction() as tx:
+                tx.remove_properties(*present)
+        return Outcome("DDL", "ALTER_TABLE")
+
     def _referenced_files(self, table: Table) -> set[str]:
         files: set[str] = set()
         for snapshot in table.snapshots():
@@ -382,6 +485,8 @@ class IcebergStatements:
                 self._alter_one(table, action)
             except (ValueError, TypeError) as exc:
                 raise QueryFailed(f"NOT_SUPPORTED: {exc}") from exc
+            if isinstance(action, exp.AlterRename):
+                break
             table = self.load(database, name)
         return Outcome("DDL", "ALTER_TABLE")
 
@@ -424,6 +529,16 @@ class IcebergStatements:
                     updates[_text(prop.this)] = _text(prop.args.get("value"))
             with table.transaction() as tx:
                 tx.set_properties(updates)
+        elif isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
+            target = action.this
+            database = (target.db or table.name()[0]).lower()
+            try:
+                self.catalog.rename_table(table.name(), (database, target.name.lower()))
+            except TableAlreadyExistsError as exc:
+                raise QueryFailed(f"ALREADY_EXISTS: line 1:1: Target table 'awsdatacatalog.{database}."
+                                  f"{target.name.lower()}' already exists") from exc
+            except NoSuchNamespaceError as exc:
+                raise QueryFailed(f"SCHEMA_NOT_FOUND: line 1:1: Schema '{database}' does not exist") from exc
         else:
             raise QueryFailed(f"NOT_SUPPORTED: ALTER TABLE {action.sql('hive')} on an Iceberg table")
 
@@ -443,6 +558,41 @@ class IcebergStatements:
                 self.catalog.io.delete(uri)
             except FileNotFoundError:
                 continue
+
+    # -- SHOW CREATE TABLE / DESCRIBE ------------------------------------------------------------------------
+
+    def show_create(self, database: str, name: str) -> str:
+        """The DDL that recreates the table, in Athena's layout for Iceberg tables: no EXTERNAL, no SerDe, the
+        partition transforms in DDL form, and the Athena names of the table properties."""
+        table = self.load(database, name)
+        columns = []
+        for column in columns_of(table.schema()):
+            field = table.schema().find_field(column.field_id)
+            comment = f" COMMENT {quote_literal(field.doc)}" if field.doc else ""
+            columns.append(f"  {_backtick(column.name)} {column.hive_type}{comment}")
+        lines = [f"CREATE TABLE {database}.{name} (", ",\n".join(columns) + ")"]
+        transforms = [_ddl_transform(table, f.source_id, f.transform) for f in table.spec().fields]
+        if transforms:
+            lines.append(f"PARTITIONED BY ({', '.join(transforms)})")
+        lines += [f"LOCATION {quote_literal(table.location())}", "TBLPROPERTIES ("]
+        props = {"table_type": "iceberg", "format": "parquet",
+                 "write_compression": table.properties.get("write.parquet.compression-codec", "zstd")}
+        for key, value in sorted(table.properties.items()):
+            if key in ICEBERG_PROPERTIES and key not in props:
+                props[key] = value
+        lines.append(",\n".join(f"  {quote_literal(k)}={quote_literal(v)}" for k, v in props.items()) + ")")
+        return "\n".join(lines)
+
+    def partition_transforms(self, database: str, name: str) -> list[list[str]]:
+        """DESCRIBE's "# Partition Transforms" section, one row per partition field; none when unpartitioned."""
+        table = self.load(database, name)
+        fields = table.spec().fields
+        if not fields:
+            return []
+        rows = [[""], ["# Partition Transforms"], ["# field_name", "field_transform", "column_name"]]
+        for f in fields:
+            rows.append([f.name, str(f.transform), table.schema().find_column_name(f.source_id) or ""])
+        return rows
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -477,11 +627,19 @@ class IcebergStatements:
         target = table.schema().as_arrow()
         if arrow.num_columns != len(target):
             raise QueryFailed(f"TYPE_MISMATCH: Insert query has {arrow.num_columns} columns, table has {len(target)}")
-        renamed = arrow.rename_columns([f.name for f in target])
-        try:
-            return renamed.cast(target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise QueryFailed(f"TYPE_MISMATCH: {exc}") from exc
+        names = [f.name for f in target]
+        columns = []
+        for column, field in zip(arrow.columns, target, strict=True):
+            # Nested columns are left to pyiceberg, which rebuilds them field by field on write: pyarrow's own
+            # cast of a map inside a list of structs aborts the whole process (pyarrow 25) instead of raising.
+            if column.type == field.type or pa.types.is_nested(field.type):
+                columns.append(column)
+                continue
+            try:
+                columns.append(column.cast(field.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise QueryFailed(f"TYPE_MISMATCH: column {field.name}: {exc}") from exc
+        return pa.Table.from_arrays(columns, names=names)
 
     def _commit(self, change: Any, table: Table) -> None:
         """Applies an append to the table, again on the newest state if another writer won the race (an
@@ -490,12 +648,28 @@ class IcebergStatements:
             try:
                 change(table)
                 return
-            except CommitFailedException as exc:
+            except (CommitFailedException, ValidationException) as exc:
                 if attempt == 2:
                     raise QueryFailed(f"ICEBERG_COMMIT_ERROR: {exc}", 2, 1006, retryable=True) from exc
                 table = self.catalog.load_table(table.name())
             except (ValueError, TypeError) as exc:
                 raise QueryFailed(f"ICEBERG_WRITER_ERROR: {exc}") from exc
+
+
+def _backtick(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _ddl_transform(table: Table, source_id: int, transform: Transform[Any, Any]) -> str:
+    """A partition field as CREATE TABLE's PARTITIONED BY writes it: `col`, `day(col)`, `bucket(16, col)`."""
+    column = _backtick(table.schema().find_column_name(source_id) or "")
+    if isinstance(transform, IdentityTransform):
+        return column
+    if isinstance(transform, BucketTransform):
+        return f"bucket({transform.num_buckets}, {column})"
+    if isinstance(transform, TruncateTransform):
+        return f"truncate({transform.width}, {column})"
+    return f"{transform}({column})"
 
 
 def _dml_failure(exc: duckdb.Error) -> QueryFailed:

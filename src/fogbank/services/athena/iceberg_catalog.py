@@ -13,7 +13,12 @@ from typing import Any
 
 import pyarrow as pa
 from pyiceberg.catalog import MetastoreCatalog, PropertiesUpdateSummary
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NoSuchNamespaceError,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
 from pyiceberg.io import FileIO
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionSpec
 from pyiceberg.schema import Schema, SchemaVisitor, visit
@@ -114,9 +119,14 @@ def _glue_columns(metadata: TableMetadata) -> list[dict[str, Any]]:
 
 
 def glue_table_input(name: str, metadata_location: str, metadata: TableMetadata,
-                     glue_table: dict[str, Any] | None = None, previous: str | None = None) -> dict[str, Any]:
-    """The Glue TableInput of an Iceberg table, as the open-source Iceberg Glue catalog writes it."""
+                     glue_table: dict[str, Any] | None = None, previous: str | None = None,
+                     previous_metadata: TableMetadata | None = None) -> dict[str, Any]:
+    """The Glue TableInput of an Iceberg table, as the open-source Iceberg Glue catalog writes it. Table
+    properties removed since `previous_metadata` leave the Glue parameters too."""
     parameters = dict((glue_table or {}).get("Parameters") or {})
+    for key in (previous_metadata.properties if previous_metadata is not None else {}):
+        if key not in metadata.properties:
+            parameters.pop(key, None)
     parameters.update({"table_type": "ICEBERG", METADATA_LOCATION: metadata_location})
     if previous:
         parameters["previous_metadata_location"] = previous
@@ -193,7 +203,7 @@ class GlueIcebergCatalog(MetastoreCatalog):
                 raise TableAlreadyExistsError(f"Table {database}.{name} already exists") from exc
         else:
             table_input = glue_table_input(name, staged.metadata_location, staged.metadata, glue_table,
-                                           current.metadata_location)
+                                           current.metadata_location, current.metadata)
             try:
                 self.glue.update_table(self.account, self.region, database, table_input,
                                        expected_version=glue_table.get("VersionId"))
@@ -210,7 +220,26 @@ class GlueIcebergCatalog(MetastoreCatalog):
             raise NoSuchTableError(f"Table does not exist: {database}.{name}") from exc
 
     def rename_table(self, from_identifier: str | Identifier, to_identifier: str | Identifier) -> Table:
-        raise NotImplementedError("Athena does not rename Iceberg tables")
+        """ALTER TABLE ... RENAME TO: the Glue record moves to the new name; the files stay where they are (an
+        Iceberg table's location is in its metadata, not derived from its name)."""
+        database, name = self.identifier_to_database_and_table(from_identifier, NoSuchTableError)
+        new_database, new_name = self.identifier_to_database_and_table(to_identifier, NoSuchTableError)
+        glue_table = self._glue_table(database, name)
+        table_input = {k: v for k, v in glue_table.items() if k not in _GLUE_ONLY}
+        table_input["Name"] = new_name
+        try:
+            self.glue.create_table(self.account, self.region, new_database, table_input)
+        except AlreadyExistsException as exc:
+            raise TableAlreadyExistsError(f"Table {new_database}.{new_name} already exists") from exc
+        except EntityNotFoundException as exc:
+            raise NoSuchNamespaceError(f"Database {new_database} does not exist") from exc
+        try:
+            self.glue.delete_table(self.account, self.region, database, name)
+        except EntityNotFoundException:
+            # Another statement dropped or renamed the source meanwhile: undo, so one name holds the table.
+            self.glue.delete_table(self.account, self.region, new_database, new_name)
+            raise NoSuchTableError(f"Table does not exist: {database}.{name}") from None
+        return self.load_table((new_database, new_name))
 
     def register_table(self, identifier: str | Identifier, metadata_location: str, overwrite: bool = False) -> Table:
         raise NotImplementedError("register a table through Glue CreateTable with metadata_location")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 from pyiceberg.expressions import (
     AlwaysTrue,
     And,
@@ -23,29 +24,94 @@ from pyiceberg.expressions import (
     IsNull,
     LessThan,
     LessThanOrEqual,
+    LiteralPredicate,
     Not,
     NotEqualTo,
     NotIn,
     NotNull,
     Or,
+    SetPredicate,
+    UnboundPredicate,
 )
+from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.manifest import DataFile, FileFormat
 from pyiceberg.schema import Schema, visit
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.types import (
+    BooleanType,
+    DateType,
+    DecimalType,
+    DoubleType,
+    FloatType,
+    IcebergType,
+    IntegerType,
+    LongType,
+    StringType,
+    TimestampType,
+    TimestamptzType,
+)
 from sqlglot import exp
 
 from fogbank.engines.sql import duckdb_type, quote_ident, quote_literal
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.iceberg_catalog import GlueType
 
-# The metadata tables a query can read as "<table>$<name>", and the pyiceberg inspection behind each.
-METADATA_TABLES: dict[str, Callable[[Table], Any]] = {
-    "snapshots": lambda t: t.inspect.snapshots(),
-    "history": lambda t: t.inspect.history(),
-    "files": lambda t: t.inspect.files(),
-    "manifests": lambda t: t.inspect.manifests(),
-    "partitions": lambda t: t.inspect.partitions(),
+
+def _utc(arrow: pa.Table, *columns: str) -> pa.Table:
+    """Trino types the metadata tables' instants `timestamp(3) with time zone`; pyiceberg's are naive UTC."""
+    for name in columns:
+        index = arrow.schema.get_field_index(name)
+        arrow = arrow.set_column(index, name, arrow.column(name).cast(pa.timestamp("ms", tz="UTC")))
+    return arrow
+
+
+def _manifests(table: Table) -> pa.Table:
+    """$manifests with Trino's columns: pyiceberg's, plus the row counts each manifest records."""
+    arrow = table.inspect.manifests()
+    snapshot = table.current_snapshot()
+    counts = {m.manifest_path: m for m in snapshot.manifests(table.io)} if snapshot is not None else {}
+    for name in ("added_rows_count", "existing_rows_count", "deleted_rows_count"):
+        values = [getattr(counts[str(path)], name, None) if str(path) in counts else None
+                  for path in arrow.column("path").to_pylist()]
+        arrow = arrow.append_column(name, pa.array(values, pa.int64()))
+    return arrow.select(["path", "length", "partition_spec_id", "added_snapshot_id", "added_data_files_count",
+                         "added_rows_count", "existing_data_files_count", "existing_rows_count",
+                         "deleted_data_files_count", "deleted_rows_count", "partition_summaries"])
+
+
+def _partitions(table: Table) -> pa.Table:
+    """$partitions with Trino's columns; an unpartitioned table has no `partition` column, as in Trino."""
+    counts = [pa.field("record_count", pa.int64()), pa.field("file_count", pa.int64()),
+              pa.field("total_size", pa.int64())]
+    if table.current_snapshot() is None:  # pyiceberg refuses a table without snapshots; Trino shows no rows
+        fields = list(counts)
+        if not table.spec().is_unpartitioned():
+            fields.insert(0, pa.field("partition", schema_to_pyarrow(table.metadata.specs_struct())))
+        return pa.schema(fields).empty_table()
+    arrow = table.inspect.partitions()
+    arrow = arrow.rename_columns(["total_size" if n == "total_data_file_size_in_bytes" else n
+                                  for n in arrow.column_names])
+    if "partition" in arrow.column_names:
+        counts.insert(0, arrow.schema.field("partition"))
+    return arrow.select([f.name for f in counts]).cast(pa.schema(counts))
+
+
+def _files(table: Table) -> pa.Table:
+    """$files; an unpartitioned table's `partition` is a struct without fields, which SQL cannot hold, so the
+    column is left out, as Trino does."""
+    arrow = table.inspect.files()
+    empty = [f.name for f in arrow.schema if pa.types.is_struct(f.type) and f.type.num_fields == 0]
+    return arrow.drop_columns(empty) if empty else arrow
+
+
+# The metadata tables a query can read as "<table>$<name>", with the columns Athena (Trino) gives them.
+METADATA_TABLES: dict[str, Callable[[Table], pa.Table]] = {
+    "snapshots": lambda t: _utc(t.inspect.snapshots(), "committed_at"),
+    "history": lambda t: _utc(t.inspect.history(), "made_current_at"),
+    "files": _files,
+    "manifests": _manifests,
+    "partitions": _partitions,
     "refs": lambda t: t.inspect.refs(),
 }
 
@@ -98,6 +164,10 @@ def choose_snapshot(table: Table, version: exp.Expr | None,
             raise QueryFailed(f"INVALID_ARGUMENTS: Iceberg snapshot ID does not exists: {snapshot_id}")
         return found
     if kind in ("TIMESTAMP", "SYSTEM_TIME"):
+        if isinstance(target, exp.Literal):
+            kind_of = "varchar" if target.is_string else "a number"
+            raise QueryFailed(f"TYPE_MISMATCH: Pointer type for time travel must be a timestamp with time zone, "
+                              f"not {kind_of}: {target.sql('trino')}")
         if isinstance(target, exp.Cast) and isinstance(target.this, exp.Literal) and target.this.is_string:
             target = exp.cast(target.this, exp.DataType.build("TIMESTAMPTZ"))
         try:
@@ -118,10 +188,10 @@ def plan_files(table: Table, snapshot: Snapshot | None, conjuncts: list[exp.Expr
     columns = columns_of(table.schema())
     if snapshot is None:
         return IcebergFiles([], columns, None)
-    row_filter = row_filter_of(conjuncts)
+    row_filter = row_filter_of(conjuncts, table.schema())
     try:
         tasks = list(table.scan(snapshot_id=snapshot.snapshot_id, row_filter=row_filter).plan_files())
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ArithmeticError):
         # A predicate pyiceberg cannot bind (e.g. a literal of another type) filters nothing.
         tasks = list(table.scan(snapshot_id=snapshot.snapshot_id).plan_files())
     files: list[tuple[str, int]] = []
@@ -164,15 +234,52 @@ class _Unconvertible(Exception):
     pass
 
 
-def row_filter_of(conjuncts: list[exp.Expr]) -> BooleanExpression:
-    """The conjuncts pyiceberg can evaluate, ANDed; any it cannot are left to the query itself."""
+def row_filter_of(conjuncts: list[exp.Expr], schema: Schema | None = None) -> BooleanExpression:
+    """The conjuncts pyiceberg can evaluate, ANDed; any it cannot are left to the query itself. With the table's
+    schema, a conjunct whose literal pyiceberg would round to the column's type (`int_col < 1.5`,
+    `decimal_col > 1e20`) is left out too: a rounded bound could skip a file holding matching rows."""
+    types = {f.name: f.field_type for f in schema.columns} if schema is not None else None
     converted: BooleanExpression = AlwaysTrue()
     for conjunct in conjuncts:
         try:
-            converted = And(converted, _convert(conjunct))
+            candidate = _convert(conjunct)
         except _Unconvertible:
             continue
+        if types is None or _exact(candidate, types):
+            converted = And(converted, candidate)
     return converted
+
+
+def _exact(node: BooleanExpression, types: dict[str, IcebergType]) -> bool:
+    """Whether every literal of `node` converts to its column's type without rounding."""
+    if isinstance(node, And | Or):
+        return _exact(node.left, types) and _exact(node.right, types)
+    if isinstance(node, Not):
+        return _exact(node.child, types)
+    if isinstance(node, UnboundPredicate):
+        column = types.get(str(getattr(node.term, "name", "")))
+        if column is None:
+            return False
+        if isinstance(node, LiteralPredicate):
+            values = [node.literal.value]
+        elif isinstance(node, SetPredicate):
+            values = [literal.value for literal in node.literals]
+        else:
+            return True
+        return all(_fits(value, column) for value in values)
+    return False
+
+
+def _fits(value: Any, column: IcebergType) -> bool:
+    if isinstance(value, bool):
+        return isinstance(column, BooleanType)
+    if isinstance(value, int):
+        return isinstance(column, IntegerType | LongType | FloatType | DoubleType | DecimalType)
+    if isinstance(value, float):
+        return isinstance(column, FloatType | DoubleType)
+    if isinstance(value, str):
+        return isinstance(column, StringType | DateType | TimestampType | TimestamptzType)
+    return False
 
 
 def _convert(node: exp.Expr) -> BooleanExpression:

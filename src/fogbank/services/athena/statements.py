@@ -147,7 +147,7 @@ def run(engine: Engine, text: str) -> Outcome:
     if _UNLOAD.match(text):
         return writes.unload(text)
     iceberg = IcebergStatements(engine)
-    maintained = iceberg.optimize(text) or iceberg.vacuum(text)
+    maintained = iceberg.optimize(text) or iceberg.vacuum(text) or iceberg.unset_properties(text)
     if maintained is not None:
         return maintained
     match = _EXPLAIN.match(text)
