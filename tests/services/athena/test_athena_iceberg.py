@@ -163,3 +163,25 @@ def test_iceberg_errors_leave_the_table_alone(athena: Athena, bucket: str) -> No
     athena.execute(f"CREATE EXTERNAL TABLE {hive} (a int) STORED AS PARQUET LOCATION 's3://{bucket}/hive/{hive}/'")
     assert "only supported for transactional tables" in athena.fail(f"DELETE FROM {hive} WHERE a = 1")
     assert athena.rows(f"SELECT a, b FROM {name}")[1:] == [["1", "one"]]
+
+
+def test_merge_rewrites_only_the_files_it_matches(athena: Athena, bucket: str) -> None:
+    name = unique("accounts")
+    athena.execute(f"CREATE TABLE {name} (id int, region string, balance int) PARTITIONED BY (region) "
+                   f"LOCATION 's3://{bucket}/ice/{name}/' TBLPROPERTIES ('table_type'='ICEBERG')")
+    athena.execute(f"INSERT INTO {name} VALUES (1, 'eu', 10), (2, 'us', 20), (3, 'apac', 30)")
+    files = f'SELECT file_path FROM "{name}$files"'
+    before = {r[0] for r in athena.rows(files)[1:]}
+    athena.execute(f"MERGE INTO {name} t USING (VALUES (2, 'us', 5), (4, 'us', 40)) AS s(id, region, delta) "
+                   "ON t.id = s.id WHEN MATCHED THEN UPDATE SET balance = t.balance + s.delta "
+                   "WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.region, s.delta)")
+    after = {r[0] for r in athena.rows(files)[1:]}
+    kept = before & after
+    assert len(kept) == 2 and all("region=us" not in path for path in kept if path)
+    assert athena.rows(f"SELECT id, region, balance FROM {name} ORDER BY id")[1:] == [
+        ["1", "eu", "10"], ["2", "us", "25"], ["3", "apac", "30"], ["4", "us", "40"]]
+    # Nothing matches: only the inserted row's file is added.
+    athena.execute(f"MERGE INTO {name} t USING (VALUES (9, 'eu', 1)) AS s(id, region, delta) ON t.id = s.id "
+                   "WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.region, s.delta)")
+    assert after < {r[0] for r in athena.rows(files)[1:]}
+    assert athena.rows(f"SELECT count(*) FROM {name}")[1] == ["5"]

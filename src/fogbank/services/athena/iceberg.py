@@ -283,8 +283,8 @@ class IcebergStatements:
 
     def modify(self, node: exp.Update | exp.Delete | exp.Merge) -> Outcome:
         """UPDATE, DELETE or MERGE, copy-on-write: the statement runs on a working copy of the data files it
-        can touch (for UPDATE and DELETE, only files holding a row its WHERE clause selects; for MERGE, all),
-        and one snapshot replaces those files with the copy."""
+        can touch (files holding a row its WHERE selects or its ON condition matches), and one snapshot
+        replaces those files with the copy."""
         kind = {exp.Update: "UPDATE", exp.Delete: "DELETE", exp.Merge: "MERGE"}[type(node)]
         target = node.this
         if not isinstance(target, exp.Table):
@@ -310,19 +310,17 @@ class IcebergStatements:
         schema[resolved.name] = {**data_columns, "$path": "VARCHAR"}
         view = quote_ident(resolved.name)
         replaced = list(scan.iceberg.data_files)
-        where = tree.args.get("where")
         conn = self.engine.conn
         source = f"SELECT {', '.join(quote_ident(c) for c, _ in scan.info.columns)} FROM {view}"
         try:
-            if not isinstance(node, exp.Merge) and where is not None:
-                probe = exp.select("*").from_(exp.Table(this=exp.to_identifier(resolved.name),
-                                                        alias=exp.TableAlias(this=exp.to_identifier(alias))))
-                probe_sql = sqlengine.to_duckdb(probe.where(where.this.copy()), "trino", schema)
-                replaced = [str(r[0]) for r in conn.execute(f'SELECT DISTINCT "$path" FROM ({probe_sql})').fetchall()]
-                if not replaced:
+            touched = self._touched_files(tree, resolved.name, alias, schema)
+            if touched is not None:
+                replaced = touched
+                if not replaced and not isinstance(node, exp.Merge):
                     return Outcome("DML", kind, update_count=0, scanned_bytes=session.scanned_bytes)
                 conn.execute("CREATE TEMP TABLE fb_dml_files (path VARCHAR)")
-                conn.executemany("INSERT INTO fb_dml_files VALUES (?)", [[p] for p in replaced])
+                if replaced:
+                    conn.executemany("INSERT INTO fb_dml_files VALUES (?)", [[p] for p in replaced])
                 source += ' WHERE "$path" IN (SELECT path FROM fb_dml_files)'
             working = "fb_dml_target"
             conn.execute(f"CREATE TEMP TABLE {working} AS {source}")
@@ -346,6 +344,25 @@ class IcebergStatements:
             rows = self._fetch(f"SELECT * FROM {working}")
             self._replace_files(table, [scan.iceberg.data_files[p] for p in replaced], rows)
         return Outcome("DML", kind, update_count=count, scanned_bytes=session.scanned_bytes)
+
+    def _touched_files(self, tree: exp.Expr, view: str, alias: str,
+                       schema: dict[str, dict[str, str]]) -> list[str] | None:
+        """The data files holding a row the statement can change: rows its WHERE selects (UPDATE, DELETE) or
+        rows its ON condition matches (MERGE; rows it inserts need no existing file). None: every file."""
+        target = exp.Table(this=exp.to_identifier(view), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        path = exp.column(exp.to_identifier("$path", quoted=True), table=alias)
+        if isinstance(tree, exp.Merge):
+            using, on = tree.args.get("using"), tree.args.get("on")
+            if using is None or on is None:
+                return None
+            probe = exp.select(path).from_(target).join(using.copy(), on=on.copy())
+        else:
+            where = tree.args.get("where")
+            if where is None:
+                return None
+            probe = exp.select(path).from_(target).where(where.this.copy())
+        text = sqlengine.to_duckdb(probe, "trino", schema)
+        return [str(r[0]) for r in self.engine.conn.execute(f"SELECT DISTINCT * FROM ({text})").fetchall()]
 
     def _check_single_matches(self, tree: exp.Expr, alias: str, schema: dict[str, dict[str, str]]) -> None:
         """MERGE must fail, as in Trino, when one target row matches more than one source row and a WHEN MATCHED
