@@ -257,7 +257,33 @@ def parse(sql: str, dialect: str) -> exp.Expr:
         raise SqlError("mismatched input '<EOF>'. Expecting: a statement")
     if len(statements) > 1:
         raise SqlError("Only one sql statement is allowed. Got: 2", "SYNTAX_ERROR")
+    if dialect in ("trino", "athena"):
+        return _trino_decimals(sql, statements[0])
     return statements[0]
+
+
+_DECIMAL_LITERAL = re.compile(r"\bDECIMAL\s*'\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*'", re.IGNORECASE)
+
+
+def _trino_decimals(sql: str, tree: exp.Expr) -> exp.Expr:
+    """Gives bare DECIMALs Trino's types: a literal `DECIMAL '12.50'` is decimal(4,2) (its own digits), and
+    `CAST(x AS DECIMAL)` is decimal(38,0); both parse to the same CAST, which DuckDB would make decimal(18,3)."""
+    literals = {m.group(1) for m in _DECIMAL_LITERAL.finditer(sql)}
+    for node in tree.find_all(exp.Cast):
+        to = node.args.get("to")
+        if not isinstance(to, exp.DataType) or to.this != exp.DType.DECIMAL or to.expressions:
+            continue
+        value = node.this
+        precision, scale = 38, 0
+        if isinstance(value, exp.Literal) and value.is_string and value.this.strip() in literals:
+            digits = value.this.strip().lstrip("+-")
+            whole, _, fraction = digits.partition(".")
+            scale = len(fraction)
+            precision = max(1, len(whole.lstrip("0")) + scale)
+        if precision > 38:
+            continue
+        node.set("to", exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+    return tree
 
 
 def translate(sql: str, read_dialect: str, schema: Schema | None = None) -> str:

@@ -87,3 +87,11 @@ def test_functions_duckdb_lacks_are_provided(conn: duckdb.DuckDBPyConnection) ->
     row = conn.execute(sql.translate("SELECT map_agg(k, v) FROM (VALUES ('a', 1), ('b', 2)) AS x(k, v)",
                                      "trino")).fetchone()
     assert row == ({"a": 1, "b": 2},)
+
+
+def test_bare_decimals_take_trino_types() -> None:
+    """DECIMAL '12.50' is decimal(4,2) and CAST(... AS DECIMAL) decimal(38,0), as in Trino (not DuckDB's 18,3)."""
+    assert "DECIMAL(21, 1)" in sql.translate("SELECT DECIMAL '12345678901234567890.5'", "trino")
+    assert "DECIMAL(4, 2)" in sql.translate("SELECT DECIMAL '12.50'", "athena")
+    assert "DECIMAL(38, 0)" in sql.translate("SELECT CAST('1.5' AS DECIMAL)", "trino")
+    assert "DECIMAL(10, 2)" in sql.translate("SELECT CAST('1.5' AS DECIMAL(10, 2))", "trino")
