@@ -353,7 +353,7 @@ class VideoOperations:
             out["StatusMessage"] = job.message
         result = None
         if job.status == "SUCCEEDED":
-            result = self.video_store.read_result(job.job_id)
+            result = self.video_store.results.read(job.job_id)
             if result is None:
                 out["JobStatus"] = "FAILED"
                 out["StatusMessage"] = "The job's results are missing from the data directory"

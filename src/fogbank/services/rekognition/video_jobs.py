@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fogbank.engines.blobs import fsync_dir
+from fogbank.engines.job_results import JobResults
 from fogbank.engines.metadb import LockedDb
 from fogbank.errors import AwsError
 
@@ -62,13 +61,8 @@ class VideoJob:
 
 class VideoJobStore:
     def __init__(self, root: Path) -> None:
-        self.results = root / "video-results"
-        self.results.mkdir(parents=True, exist_ok=True)
-        for stale in self.results.glob("*.tmp"):
-            stale.unlink(missing_ok=True)
+        self.results = JobResults(root / "video-results", RESULTS_CACHED)
         self._db = LockedDb(root / "video_jobs.sqlite3", _SCHEMA)
-        self._cache: dict[str, dict[str, Any]] = {}
-        self._cache_lock = threading.Lock()
 
     def close(self) -> None:
         self._db.close()
@@ -116,45 +110,6 @@ class VideoJobStore:
     def finish(self, job_id: str, status: str, message: str | None = None) -> None:
         self._db.execute("UPDATE video_jobs SET status = ?, message = ? WHERE job_id = ?", (status, message, job_id))
 
-    # ------------------------------------------------------------------ result files
-
-    def _result_path(self, job_id: str) -> Path:
-        if not job_id.isalnum():
-            raise ValueError("not a job id")
-        return self.results / f"{job_id}.json"
-
-    def write_result(self, job_id: str, result: dict[str, Any]) -> None:
-        path = self._result_path(job_id)
-        temp = path.with_suffix(".tmp")
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(result, handle, separators=(",", ":"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-        fsync_dir(self.results)
-
-    def read_result(self, job_id: str) -> dict[str, Any] | None:
-        """The job's result; the last few read are kept parsed, since a client pages through one at a time.
-
-        Callers must not change what they get: it is shared with the next reader.
-        """
-        with self._cache_lock:
-            cached = self._cache.pop(job_id, None)
-            if cached is not None:
-                self._cache[job_id] = cached
-                return cached
-        try:
-            with open(self._result_path(job_id), encoding="utf-8") as handle:
-                data: dict[str, Any] = json.load(handle)
-        except FileNotFoundError:
-            return None
-        with self._cache_lock:
-            self._cache[job_id] = data
-            while len(self._cache) > RESULTS_CACHED:
-                self._cache.pop(next(iter(self._cache)))
-        return data
-
-
 class JobFailed(Exception):
     """The job cannot finish (no such object, not a video); the message becomes its StatusMessage."""
 
@@ -189,7 +144,7 @@ class VideoJobRunner:
     def _run(self, job: VideoJob) -> None:
         try:
             result = self.work(job, self._closing.is_set)
-            self.store.write_result(job.job_id, result)
+            self.store.results.write(job.job_id, result)
             self.store.finish(job.job_id, "SUCCEEDED")
         except JobFailed as exc:
             self.store.finish(job.job_id, "FAILED", str(exc))

@@ -60,7 +60,7 @@ class JobRunner:
     def _run(self, job: Job) -> None:
         try:
             result, warnings = self._execute(job)
-            self.store.write_result(job.job_id, result)
+            self.store.results.write(job.job_id, result)
             self._write_output(replace(job, status="SUCCEEDED", warnings=warnings), result)
             pages = int(result.get("DocumentMetadata", {}).get("Pages", 0))
             self.store.finish(job.job_id, "SUCCEEDED", None, pages, warnings)

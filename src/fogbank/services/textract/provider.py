@@ -158,7 +158,7 @@ class TextractProvider(AdapterOperations, Provider):
         job = self._job(ctx, req, kind)
         limit = LENDING_MAX_RESULTS if kind == "lending" else MAX_RESULTS
         max_results = max(1, min(limit, int(req.get("MaxResults") or limit)))
-        result = self.store.read_result(job.job_id) if job.status == "SUCCEEDED" else None
+        result = self.store.results.read(job.job_id) if job.status == "SUCCEEDED" else None
         return respond(job, result, job.warnings, max_results, req.get("NextToken"))
 
     @operation("StartDocumentTextDetection")
@@ -196,5 +196,5 @@ class TextractProvider(AdapterOperations, Provider):
     @operation("GetLendingAnalysisSummary")
     def get_lending_analysis_summary(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
         job = self._job(ctx, req, "lending")
-        result = self.store.read_result(job.job_id) if job.status == "SUCCEEDED" else None
+        result = self.store.results.read(job.job_id) if job.status == "SUCCEEDED" else None
         return respond_summary(job, result, job.warnings)

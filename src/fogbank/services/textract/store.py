@@ -8,7 +8,6 @@ says SUCCEEDED, so a finished job always has its whole result and a crash leaves
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 import uuid
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fogbank.engines.blobs import fsync_dir
+from fogbank.engines.job_results import JobResults
 from fogbank.engines.metadb import LockedDb
 
 _SCHEMA = """
@@ -57,10 +56,7 @@ class Job:
 class TextractStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.results = root / "results"
-        self.results.mkdir(parents=True, exist_ok=True)
-        for stale in self.results.glob("*.tmp"):
-            stale.unlink(missing_ok=True)
+        self.results = JobResults(root / "results")
         self._store = LockedDb(root / "textract.sqlite3", _SCHEMA)
         self._lock = self._store.lock
         self._db = self._store.conn
@@ -113,28 +109,3 @@ class TextractStore:
             db.execute("UPDATE jobs SET status = ?, message = ?, pages = ?, warnings = ? WHERE job_id = ?",
                        (status, message, pages, json.dumps(warnings) if warnings else None, job_id))
 
-    # ------------------------------------------------------------------ result files
-
-    def _result_path(self, job_id: str) -> Path:
-        if not job_id.isalnum():
-            raise ValueError("not a job id")
-        return self.results / f"{job_id}.json"
-
-    def write_result(self, job_id: str, result: dict[str, Any]) -> None:
-        path = self._result_path(job_id)
-        temp = path.with_suffix(".tmp")
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(result, handle, separators=(",", ":"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-        fsync_dir(self.results)
-
-    def read_result(self, job_id: str) -> dict[str, Any] | None:
-        path = self._result_path(job_id)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data: dict[str, Any] = json.load(handle)
-                return data
-        except FileNotFoundError:
-            return None
