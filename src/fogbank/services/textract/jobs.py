@@ -158,18 +158,9 @@ def respond(job: Job, result: dict[str, Any] | None, warnings: list[dict[str, An
             token: str | None) -> dict[str, Any]:
     """One page of a Get* response."""
     start = _offset(job.job_id, token)
-    out: dict[str, Any] = {"JobStatus": job.status}
-    out[_VERSION_MEMBER[job.kind]] = MODEL_VERSION
-    if job.message:
-        out["StatusMessage"] = job.message
-    if job.status != "SUCCEEDED" or result is None:
-        if job.status == "SUCCEEDED":
-            out["JobStatus"] = "FAILED"
-            out["StatusMessage"] = "The job's results are missing from the data directory"
+    out = _status(job, result, warnings, _VERSION_MEMBER[job.kind])
+    if result is None or out["JobStatus"] != "SUCCEEDED":
         return out
-    out["DocumentMetadata"] = result["DocumentMetadata"]
-    if warnings:
-        out["Warnings"] = warnings
     member = _PAGED_MEMBER[job.kind]
     if job.kind == "lending":
         max_results = min(max_results, RESULTS_PAGE_MAX)
@@ -188,7 +179,17 @@ def respond(job: Job, result: dict[str, Any] | None, warnings: list[dict[str, An
 
 def respond_summary(job: Job, result: dict[str, Any] | None, warnings: list[dict[str, Any]]) -> dict[str, Any]:
     """GetLendingAnalysisSummary: the job's status and, once it succeeded, the document groups."""
-    out: dict[str, Any] = {"JobStatus": job.status, "AnalyzeLendingModelVersion": MODEL_VERSION}
+    out = _status(job, result, warnings, "AnalyzeLendingModelVersion")
+    if result is not None and out["JobStatus"] == "SUCCEEDED":
+        out["Summary"] = result["Summary"]
+    return out
+
+
+def _status(job: Job, result: dict[str, Any] | None, warnings: list[dict[str, Any]],
+            version_member: str) -> dict[str, Any]:
+    """What every Get* answer starts with: the job's status, model version and, once it succeeded, the
+    document's metadata (a SUCCEEDED job whose result file is gone reports FAILED, saying so)."""
+    out: dict[str, Any] = {"JobStatus": job.status, version_member: MODEL_VERSION}
     if job.message:
         out["StatusMessage"] = job.message
     if job.status != "SUCCEEDED" or result is None:
@@ -199,5 +200,4 @@ def respond_summary(job: Job, result: dict[str, Any] | None, warnings: list[dict
     out["DocumentMetadata"] = result["DocumentMetadata"]
     if warnings:
         out["Warnings"] = warnings
-    out["Summary"] = result["Summary"]
     return out
