@@ -68,6 +68,7 @@ class QueryResult:
     number: int
     fogbank_s: list[float] = field(default_factory=list)
     engine_s: list[float] = field(default_factory=list)
+    results_s: list[float] = field(default_factory=list)
     duckdb_s: list[float] = field(default_factory=list)
     rows: int = 0
     scanned: int = 0
@@ -84,6 +85,10 @@ class QueryResult:
     @property
     def engine(self) -> float:
         return statistics.median(self.engine_s)
+
+    @property
+    def paging(self) -> float:
+        return statistics.median(self.results_s)
 
 
 # -- data --------------------------------------------------------------------------------------------------
@@ -222,13 +227,16 @@ class Athena:
             time.sleep(min(max(self.poll, waited * POLL_SHARE), max(self.poll, POLL_MAX)))
 
     def run(self, sql: str) -> tuple[list[list[str | None]], dict[str, Any]]:
+        """The rows (header dropped) and the execution, whose "paging_s" is the time spent in GetQueryResults."""
         execution = self.wait(self.start(sql))
         if execution["Status"]["State"] != "SUCCEEDED":
             raise RuntimeError(execution["Status"].get("StateChangeReason") or execution["Status"]["State"])
+        started = time.perf_counter()
         rows: list[list[str | None]] = []
         paginator = self.client.get_paginator("get_query_results")
         for page in paginator.paginate(QueryExecutionId=execution["QueryExecutionId"]):
             rows += [[c.get("VarCharValue") for c in r["Data"]] for r in page["ResultSet"]["Rows"]]
+        execution["paging_s"] = time.perf_counter() - started
         return rows[1:], execution
 
 
@@ -293,6 +301,7 @@ def run_queries(athena: Athena, duck: duckdb.DuckDBPyConnection, queries: dict[i
                 ours, execution = athena.run(sql)
                 result.fogbank_s.append(time.perf_counter() - started)
                 result.engine_s.append(execution["Statistics"]["EngineExecutionTimeInMillis"] / 1000)
+                result.results_s.append(execution["paging_s"])
                 started = time.perf_counter()
                 theirs = duck.execute(sql).fetchall()
                 result.duckdb_s.append(time.perf_counter() - started)
@@ -359,21 +368,26 @@ def render(results: list[QueryResult], args: argparse.Namespace, landed: int, cr
         f"files ({THREADS} threads, {MEMORY}, as one fogbank query). Two untimed warm-up queries on each side, "
         f"then the median of {args.rounds} round(s), alternating the two.",
         "Engine ms is the execution's EngineExecutionTimeInMillis (from the worker taking the query to its results "
-        "written in S3); the rest of fogbank ms is the API around it: StartQueryExecution, the polls, and the "
-        "GetQueryResults pages (1,000 rows each).",
+        "written in S3); paging ms is the client's time in GetQueryResults, every page of 1,000 rows (server and "
+        "botocore's parsing); the rest of fogbank ms is StartQueryExecution and the polls. The DuckDB ms include "
+        "fetching every row into Python tuples (`fetchall`).",
         "",
-        "| query | rows | data scanned (MB) | fogbank ms | of which engine ms | DuckDB ms | ratio | answer |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| query | rows | data scanned (MB) | fogbank ms | of which engine ms | of which paging ms | DuckDB ms | ratio "
+        "| answer |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         if r.fogbank_s and r.duckdb_s:
             lines.append(f"| Q{r.number:02d} | {r.rows:,} | {r.scanned / 1e6:,.1f} | {r.fogbank * 1000:,.1f} | "
-                         f"{r.engine * 1000:,.1f} | {r.duckdb * 1000:,.1f} | {r.fogbank / r.duckdb:.2f} | "
+                         f"{r.engine * 1000:,.1f} | {r.paging * 1000:,.1f} | {r.duckdb * 1000:,.1f} | "
+                         f"{r.fogbank / r.duckdb:.2f} | "
                          f"{'identical' if not r.error else 'DIFFERS: ' + r.error} |")
         else:
-            lines.append(f"| Q{r.number:02d} | | | | | | | FAILED: {r.error} |")
+            lines.append(f"| Q{r.number:02d} | | | | | | | | FAILED: {r.error} |")
     engine_total = sum(r.engine for r in ok)
+    paging_total = sum(r.paging for r in ok)
     lines.append(f"| **total** | | | **{fog_total * 1000:,.1f}** | {engine_total * 1000:,.1f} | "
+                 f"{paging_total * 1000:,.1f} | "
                  f"**{duck_total * 1000:,.1f}** | "
                  f"**{ratio:.2f}** | {len(results) - len(wrong)} of {len(results)} identical |")
     shares = prune.shares

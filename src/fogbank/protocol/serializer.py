@@ -8,7 +8,7 @@ down) decides, so that the other SDKs read the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -135,40 +135,130 @@ def to_document(value: Any, shape: Shape | None, style: DocumentStyle | bool = J
         style = RPC_V2_CBOR_STYLE if style else JSON_STYLE
     if value is None or shape is None:
         return value
+    convert = _converter(shape, style, timestamp_format)
+    return value if convert is None else convert(value)
+
+
+# -- converters: each shape's conversion decided once, not per value ---------------------------------------
+#
+# A response can hold tens of thousands of values of one shape (the rows of a result set, the records of a
+# stream); looking the shape's kind and members up again for each of them costs more than the conversion.
+# A converter is a function from a non-None value to its document form, or None where the value is its own
+# document form (strings, booleans, document-typed members).
+
+Convert = Callable[[Any], Any]
+_CONVERTERS: dict[tuple[int, DocumentStyle, str], tuple[Shape, Convert | None]] = {}
+_CONVERTERS_MAX = 4096
+
+
+def _converter(shape: Shape, style: DocumentStyle, timestamp_format: str) -> Convert | None:
+    key = (id(shape), style, timestamp_format)
+    cached = _CONVERTERS.get(key)
+    if cached is not None and cached[0] is shape:
+        return cached[1]
+    built = _build(shape, style, timestamp_format, set())
+    if len(_CONVERTERS) >= _CONVERTERS_MAX:
+        _CONVERTERS.clear()
+    _CONVERTERS[key] = (shape, built)
+    return built
+
+
+def _build(shape: Shape, style: DocumentStyle, timestamp_format: str, building: set[str]) -> Convert | None:
+    """The converter of `shape`; `building` names the aggregate shapes above it, so a recursive shape stops
+    at its own name and converts its deeper levels as they come."""
     kind = shape.type_name
+    if kind in ("structure", "list", "map"):
+        if shape.name in building:
+            return lambda value: to_document(value, shape, style, timestamp_format)
+        building = building | {shape.name}
     if kind == "structure":
-        if shape.metadata.get("document"):
-            return value
+        return None if shape.metadata.get("document") else _structure(shape, style, timestamp_format, building)
+    if kind == "list":
+        names = _plain_names(shape.member, style)
+        if names is not None:  # a list of flat records of scalars (rows, cells): checked in place, no call each
+            return lambda value: [v if type(v) is dict and names.issuperset(v) and None not in v.values()
+                                  else None if v is None else _plain_copy(v, names) for v in value]
+        item = _build(shape.member, style, timestamp_format, building)
+        if item is None:
+            return _plain_list
+        return lambda value: [None if v is None else item(v) for v in value]
+    if kind == "map":
+        entry = _build(shape.value, style, timestamp_format, building)
+        if entry is None:
+            return dict
+        return lambda value: {k: None if v is None else entry(v) for k, v in value.items()}
+    if kind == "timestamp":
+        return lambda value: _document_timestamp(value, shape, style, timestamp_format)
+    if kind == "blob":
+        return _binary_blob if style.binary else b64encode
+    if kind in ("float", "double"):
+        return float if style.binary else _json_float
+    if kind in ("integer", "long", "short", "byte"):
+        return int
+    return None
+
+
+def _carried_as_is(member: Shape, style: DocumentStyle) -> bool:
+    """Scalars that a document carries exactly as the provider gave them."""
+    kind = member.type_name
+    return kind == "string" or (kind in ("boolean", "integer", "long") and not style.binary)
+
+
+def _plain_names(shape: Shape, style: DocumentStyle) -> frozenset[str] | None:
+    """The member names of a structure whose members are all carried as they are under their own names;
+    None for any other shape. Such a value is its own document once unknown members and None are dropped."""
+    if shape.type_name != "structure" or shape.metadata.get("document"):
+        return None
+    members = _document_members(shape, style.wire_names)
+    if not all(wire == name and _carried_as_is(member, style) for name, (wire, member) in members.items()):
+        return None
+    return frozenset(members)
+
+
+def _plain_copy(value: Any, names: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if v is not None and k in names}
+
+
+def _structure(shape: Shape, style: DocumentStyle, timestamp_format: str, building: set[str]) -> Convert:
+    names = _plain_names(shape, style)
+    if names is not None:
+        # A value with no unknown member and no None is its own document (checked in C, with no copy made).
+        def plain(value: Any) -> Any:
+            if type(value) is dict and names.issuperset(value) and None not in value.values():
+                return value
+            return _plain_copy(value, names)
+
+        return plain
+    table: dict[str, tuple[str, Convert | None]] = {}
+    for name, (wire, member) in _document_members(shape, style.wire_names).items():
+        if _carried_as_is(member, style):
+            table[name] = (wire, None)
+        else:
+            table[name] = (wire, _build(member, style, timestamp_format, building))
+
+    def convert(value: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        members = _document_members(shape, style.wire_names)
         for name, item in value.items():
-            found = members.get(name)
+            found = table.get(name)
             if found is None or item is None:
                 continue
             wire, member = found
-            kind = member.type_name
-            if kind == "string" or (kind in ("boolean", "integer", "long") and not style.binary):
-                out[wire] = item  # scalars that need no conversion, without a call each
-            elif kind == "blob" and not style.binary and isinstance(item, bytes):
-                out[wire] = b64encode(item)
-            else:
-                out[wire] = to_document(item, member, style, timestamp_format)
+            out[wire] = item if member is None else member(item)
         return out
-    if kind == "list":
-        return [to_document(v, shape.member, style, timestamp_format) for v in value]
-    if kind == "map":
-        return {k: to_document(v, shape.value, style, timestamp_format) for k, v in value.items()}
-    if kind == "timestamp":
-        return _document_timestamp(value, shape, style, timestamp_format)
-    if kind == "blob":
-        if style.binary:
-            return value.encode() if isinstance(value, str) else bytes(value)
-        return b64encode(value)
-    if kind in ("float", "double"):
-        return float(value) if style.binary else format_float(float(value))
-    if kind in ("integer", "long", "short", "byte"):
-        return int(value)
-    return value
+
+    return convert
+
+
+def _plain_list(value: Any) -> list[Any]:
+    return value if type(value) is list else list(value)
+
+
+def _binary_blob(value: Any) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def _json_float(value: Any) -> Any:
+    return format_float(float(value))
 
 
 def dump_json(document: Any) -> bytes:

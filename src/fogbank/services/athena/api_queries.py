@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import time
 import uuid
 from typing import Any
@@ -17,6 +16,9 @@ from fogbank.services.athena.store import PREPARED, QUERY, TOKEN, Conflict, Doc
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 _PAGE_BYTES = 1024 * 1024
+# Result files up to this size are indexed by row on their first page, and later pages read just their rows.
+_INDEXED_BYTES = 16 * 1024 * 1024
+_ROW_INDEXES = results.RowIndexes()
 
 
 def _output_base(location: str) -> str:
@@ -75,14 +77,18 @@ class QueryOps(AthenaBase):
         }
         if params:
             doc["ExecutionParameters"] = params
+        # The query and its client token are recorded together: one durable commit, and never one without the
+        # other (boto3 sends a token with every StartQueryExecution).
+        docs = [(QUERY, group["Name"], query_id, doc)]
         if token:
-            try:
-                self.store.put(TOKEN, ctx.scope, group["Name"], token, {"QueryExecutionId": query_id},
-                               create_only=True)
-            except Conflict:
-                existing = self.store.get(TOKEN, ctx.scope, token, parent=group["Name"]) or {}
-                return {"QueryExecutionId": existing.get("QueryExecutionId", query_id)}
-        self.store.put(QUERY, ctx.scope, group["Name"], query_id, doc, create_only=True)
+            docs.insert(0, (TOKEN, group["Name"], token, {"QueryExecutionId": query_id}))
+        try:
+            self.store.create_all(ctx.scope, docs)
+        except Conflict:
+            if not token:
+                raise
+            existing = self.store.get(TOKEN, ctx.scope, token, parent=group["Name"]) or {}
+            return {"QueryExecutionId": existing.get("QueryExecutionId", query_id)}
         self.runner.submit(ctx.scope, query_id)
         return {"QueryExecutionId": query_id}
 
@@ -104,7 +110,8 @@ class QueryOps(AthenaBase):
 
     @staticmethod
     def _execution(doc: Doc) -> dict[str, Any]:
-        out = {k: copy.deepcopy(v) for k, v in doc.items() if k != "fb"}
+        """The QueryExecution of a stored document (read fresh from the store, so it is changed in place)."""
+        out = {k: v for k, v in doc.items() if k != "fb"}
         status = out["Status"]
         status["SubmissionDateTime"] = to_datetime(status["SubmissionDateTime"])
         if "CompletionDateTime" in status:
@@ -201,11 +208,33 @@ class QueryOps(AthenaBase):
 
     def _csv_page(self, ctx: RequestContext, bucket: str, key: str, position: tuple[int, int],
                   limit: int) -> tuple[list[list[str | None]], tuple[int, int] | None]:
-        row, offset = position
         head = self.s3.head(ctx.account_id, bucket, key)
         if head is None:
             raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}")
-        size = head.size
+        identity = (ctx.account_id, bucket, key, head.etag, head.size, head.modified)
+        starts = _ROW_INDEXES.get(identity)
+        data: bytes | None = None
+        if starts is None and head.size <= _INDEXED_BYTES:
+            data = self.s3.read(ctx.account_id, bucket, key)
+            starts = results.row_starts(data)
+            if starts is not None:
+                _ROW_INDEXES.put(identity, starts)
+        row, offset = position
+        if starts is None or row >= len(starts) or starts[row] != offset:
+            return self._csv_page_parsed(ctx, bucket, key, head.size, position, limit)
+        last = len(starts) - 1  # starts ends with the file's size
+        end = min(row + limit, last)
+        if data is not None:
+            chunk = data[starts[row]:starts[end]]
+        else:
+            chunk = self.s3.read_range(ctx.account_id, bucket, key, starts[row], starts[end] - starts[row])
+        rows = results.parse_csv_lines(chunk)
+        return rows, ((end, starts[end]) if end < last else None)
+
+    def _csv_page_parsed(self, ctx: RequestContext, bucket: str, key: str, size: int, position: tuple[int, int],
+                         limit: int) -> tuple[list[list[str | None]], tuple[int, int] | None]:
+        """A page found by parsing from its start: for files whose values hold line breaks, and big ones."""
+        row, offset = position
         window = _PAGE_BYTES
         while True:
             data = self.s3.read_range(ctx.account_id, bucket, key, offset, window)

@@ -2,6 +2,7 @@
 
 Athena's metadata writes are small (a query's state changes a handful of times), so one lock around the
 writer connection is enough; every write commits before it returns, so an acknowledged change is durable.
+The one exception is a write whose loss in a power cut is harmless, which is left for the next commit to sync.
 """
 
 from __future__ import annotations
@@ -46,19 +47,30 @@ class AthenaDb:
                 self._readers.append(conn)
         return conn
 
-    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Runs `fn` in one IMMEDIATE transaction; returns after the commit is durable."""
+    def write(self, fn: Callable[[sqlite3.Connection], T], durable: bool = True) -> T:
+        """Runs `fn` in one IMMEDIATE transaction; returns after the commit is durable.
+
+        `durable=False` is for changes whose loss is harmless (a query moving from QUEUED to RUNNING, which
+        recovery would just run again): the commit is not synced by itself but by the next durable one, which
+        syncs the WAL up to and including it. A killed process keeps it either way (it is in the WAL); only a
+        power loss before the next durable commit can take it back, to the state before it."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("database is closed")
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
+            if not durable:
+                conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if not durable:
+                    conn.execute("PRAGMA synchronous=FULL")
             return result
 
     def close(self) -> None:

@@ -13,7 +13,11 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -265,6 +269,60 @@ def split_rows(data: bytes, limit: int) -> tuple[list[bytes], int]:
         rows.append(match.group(0))
         pos = match.end()
     return rows, pos
+
+
+def row_starts(data: bytes) -> array[int] | None:
+    """Where each row of a result CSV starts, and after them where the file ends; None when a value holds a
+    line break, so that lines are not rows (then rows are found by parsing, page by page).
+
+    Every value is quoted with its inner quotes doubled, so a row on one line has an even number of quotes,
+    and a line with an odd number is part of a row that goes on."""
+    if not data:
+        return array("q", [0])
+    if not data.endswith(b"\n"):
+        return None
+    lines = data.split(b"\n")
+    lines.pop()
+    if any(line.count(b'"') & 1 for line in lines):
+        return None
+    return array("q", accumulate((len(line) + 1 for line in lines), initial=0))
+
+
+def parse_csv_lines(chunk: bytes) -> list[list[str | None]]:
+    """The rows of a run of whole one-line rows (as `row_starts` found them)."""
+    lines = chunk.split(b"\n")
+    lines.pop()
+    return parse_csv_rows([line + b"\n" for line in lines])
+
+
+class RowIndexes:
+    """Row starts of recently read result files, so that each page of a long result is read from its own
+    bytes instead of finding its start again; bounded by the rows remembered (8 bytes each)."""
+
+    def __init__(self, max_rows: int = 4_000_000) -> None:
+        self.max_rows = max_rows
+        self._rows = 0
+        self._found: OrderedDict[tuple[Hashable, ...], array[int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Hashable, ...]) -> array[int] | None:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Hashable, ...], starts: array[int]) -> None:
+        if len(starts) > self.max_rows:
+            return
+        with self._lock:
+            old = self._found.pop(key, None)
+            self._rows -= len(old) if old is not None else 0
+            self._found[key] = starts
+            self._rows += len(starts)
+            while self._rows > self.max_rows:
+                _, dropped = self._found.popitem(last=False)
+                self._rows -= len(dropped)
 
 
 def encode_token(query_id: str, row: int, offset: int) -> str:

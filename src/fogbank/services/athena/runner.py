@@ -78,6 +78,7 @@ class QueryRunner:
         shutil.rmtree(scratch_root, ignore_errors=True)
         scratch_root.mkdir(parents=True, exist_ok=True)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-query")
+        self.publishers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-publish")
         # One ready connection per worker, plus one for a partition-pruning connection.
         self.connections = WarmConnections(workers + 1, threads=threads_per_query, memory_limit=memory_limit)
         self.pool.submit(self.connections.fill)
@@ -103,6 +104,7 @@ class QueryRunner:
             for running in self._running.values():
                 running.interrupt()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.publishers.shutdown(wait=True)
         self.connections.close()
 
     # -- control ---------------------------------------------------------------------------------------------
@@ -155,7 +157,8 @@ class QueryRunner:
                 doc["Status"]["State"] = "RUNNING"
                 doc["Statistics"]["QueryQueueTimeInMillis"] = _ms(started - doc["Status"]["SubmissionDateTime"])
 
-        doc = self.store.update(QUERY, scope, query_id, to_running)
+        # Not synced on its own: after a power loss the query is QUEUED again and recovery runs it again.
+        doc = self.store.update(QUERY, scope, query_id, to_running, durable=False)
         if doc is None or doc["Status"]["State"] != "RUNNING" or self._closed:
             return
         shutil.rmtree(scratch, ignore_errors=True)
@@ -218,9 +221,15 @@ class QueryRunner:
         try:
             if outcome.csv_path is not None:
                 key = f"{prefix}{query_id}.csv"
-                self.s3.put(account, bucket, key, outcome.csv_path, "text/csv")
-                self.s3.put(account, bucket, key + ".metadata", results.metadata_bytes(outcome.columns),
-                            "application/octet-stream")
+                # The two objects are stored side by side, so that S3's writer can commit them together
+                # (one sync for both), or at least sync one while the other's bytes are written.
+                metadata = self.publishers.submit(self.s3.put, account, bucket, key + ".metadata",
+                                                  results.metadata_bytes(outcome.columns),
+                                                  "application/octet-stream")
+                try:
+                    self.s3.put(account, bucket, key, outcome.csv_path, "text/csv")
+                finally:
+                    metadata.result()
                 published["output"] = f"s3://{bucket}/{key}"
                 published["format"] = "csv"
             else:

@@ -57,17 +57,14 @@ class AthenaStore:
     # -- generic documents ---------------------------------------------------------------------------------
 
     def put(self, kind: str, scope: Scope, parent: str, name: str, body: Doc, create_only: bool = False) -> None:
+        self.db.write(lambda conn: _put(conn, kind, scope, parent, name, body, create_only))
+
+    def create_all(self, scope: Scope, docs: list[tuple[str, str, str, Doc]]) -> None:
+        """Creates several (kind, parent, name, body) documents in one transaction (one sync): all of them,
+        or none and Conflict when one exists already."""
         def write(conn: sqlite3.Connection) -> None:
-            if create_only:
-                try:
-                    conn.execute("INSERT INTO docs (kind, account, region, parent, name, body) "
-                                 "VALUES (?, ?, ?, ?, ?, ?)", (kind, *scope, parent, name, dumps(body)))
-                except sqlite3.IntegrityError:
-                    raise Conflict(name) from None
-                return
-            conn.execute("INSERT INTO docs (kind, account, region, parent, name, body) VALUES (?, ?, ?, ?, ?, ?) "
-                         "ON CONFLICT (kind, account, region, parent, name) DO UPDATE SET body = excluded.body",
-                         (kind, *scope, parent, name, dumps(body)))
+            for kind, parent, name, body in docs:
+                _put(conn, kind, scope, parent, name, body, True)
 
         self.db.write(write)
 
@@ -83,8 +80,9 @@ class AthenaStore:
         return None if row is None else dict(loads(row[0]))
 
     def update(self, kind: str, scope: Scope, name: str, change: Callable[[Doc], None],
-               parent: str | None = None) -> Doc | None:
-        """Applies `change` to the stored document inside one transaction; None when it does not exist."""
+               parent: str | None = None, durable: bool = True) -> Doc | None:
+        """Applies `change` to the stored document inside one transaction; None when it does not exist.
+        `durable=False` only for a change whose loss in a power cut is harmless (see AthenaDb.write)."""
         def write(conn: sqlite3.Connection) -> Doc | None:
             if parent is None:
                 row = conn.execute("SELECT seq, body FROM docs WHERE kind = ? AND account = ? AND region = ? "
@@ -99,7 +97,7 @@ class AthenaStore:
             conn.execute("UPDATE docs SET body = ? WHERE seq = ?", (dumps(body), row[0]))
             return body
 
-        return self.db.write(write)
+        return self.db.write(write, durable)
 
     def delete(self, kind: str, scope: Scope, name: str, parent: str | None = None) -> bool:
         def write(conn: sqlite3.Connection) -> bool:
@@ -149,3 +147,17 @@ class AthenaStore:
         rows = self.db.reader().execute("SELECT account, region, body FROM docs WHERE kind = ? ORDER BY seq",
                                         (kind,))
         return [((account, region), dict(loads(body))) for account, region, body in rows]
+
+
+def _put(conn: sqlite3.Connection, kind: str, scope: Scope, parent: str, name: str, body: Doc,
+         create_only: bool) -> None:
+    if create_only:
+        try:
+            conn.execute("INSERT INTO docs (kind, account, region, parent, name, body) VALUES (?, ?, ?, ?, ?, ?)",
+                         (kind, *scope, parent, name, dumps(body)))
+        except sqlite3.IntegrityError:
+            raise Conflict(name) from None
+        return
+    conn.execute("INSERT INTO docs (kind, account, region, parent, name, body) VALUES (?, ?, ?, ?, ?, ?) "
+                 "ON CONFLICT (kind, account, region, parent, name) DO UPDATE SET body = excluded.body",
+                 (kind, *scope, parent, name, dumps(body)))
