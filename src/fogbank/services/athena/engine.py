@@ -214,6 +214,8 @@ class Engine:
             elif fmt == "TEXTFILE":
                 options += ["FORMAT CSV", "HEADER false", f"DELIMITER {quote_literal(delimiter)}", "QUOTE ''",
                             "ESCAPE ''", "NULLSTR '\\N'", f"COMPRESSION {quote_literal(_text_codec(compression))}"]
+            elif fmt == "AVRO":
+                options.append("FORMAT AVRO")  # the Avro extension is loaded before the lock-down
             else:
                 raise QueryFailed(f"NOT_SUPPORTED: format {fmt} is not supported for writing")
             if partition_by:
@@ -247,6 +249,8 @@ def _text_codec(compression: str | None) -> str:
 def _extension(fmt: str, compression: str | None) -> str:
     if fmt == "PARQUET":
         return ".parquet"
+    if fmt == "AVRO":
+        return ".avro"
     codec = _text_codec(compression)
     suffix = {"gzip": ".gz", "zstd": ".zst"}.get(codec, "")
     return (".json" if fmt == "JSON" else "") + suffix

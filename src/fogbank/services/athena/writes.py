@@ -21,6 +21,7 @@ from fogbank.services.athena.ddl import Ddl, _lit, storage_descriptor
 from fogbank.services.athena.engine import Engine, Outcome, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.iceberg import ICEBERG_PROPERTIES, IcebergStatements
+from fogbank.services.athena.readers import load_avro
 from fogbank.services.athena.tables import TableInfo, partition_location, table_info
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
@@ -90,6 +91,8 @@ class Writes:
         query = node.args.get("expression")
         assert query is not None
         with_data = not isinstance(node.args.get("with_data"), bool) or node.args.get("with_data") is not False
+        if fmt == "AVRO":
+            load_avro(self.engine.conn)
         text, relation = self.engine.prepare(query, [str(self._out_dir())])
         names, types = list(relation.columns), list(relation.types)
         columns = [(n.lower(), hive_type_of(t)) for n, t in zip(names, types, strict=True)]
@@ -137,6 +140,8 @@ class Writes:
         all_columns = info.columns + info.partition_keys
         query = node.args.get("expression")
         assert query is not None
+        if info.storage.kind == "avro":
+            load_avro(self.engine.conn)
         text, relation = self.engine.prepare(query, [str(self._out_dir())])
         width = len(relation.columns)
         order = listed if listed is not None else [n for n, _ in all_columns]
