@@ -166,3 +166,9 @@ def test_stop_query_execution_cancels(athena: Athena) -> None:
     athena.client.stop_query_execution(QueryExecutionId=query_id)
     execution = athena.wait(query_id)
     assert execution["Status"]["State"] == "CANCELLED"
+
+
+def test_decimals_below_one_keep_their_leading_zero(athena: Athena) -> None:
+    rows = athena.rows("SELECT CAST(0.5 AS DECIMAL(5, 5)) AS a, CAST(-0.25 AS DECIMAL(2, 2)) AS b, "
+                       "CAST(0.5 AS DECIMAL(6, 5)) AS c")
+    assert rows == [["a", "b", "c"], ["0.50000", "-0.25", "0.50000"]]

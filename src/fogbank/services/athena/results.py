@@ -91,6 +91,9 @@ def format_sql(expr: str, dtype: DuckDBPyType, depth: int = 0) -> str:
         return f"strftime(CAST({expr} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%g')"
     if tid == "time":
         return f"strftime(TIMESTAMP '1970-01-01' + {expr}, '%H:%M:%S.%g')"
+    if tid == "decimal" and dtype.children[0][1] == dtype.children[1][1]:
+        # decimal(p,p): DuckDB prints 0.5 as ".5"; Trino keeps the leading zero
+        return f"regexp_replace(CAST({expr} AS VARCHAR), '^(-?)\\.', '\\10.')"
     if tid == "blob":
         return f"lower(rtrim(regexp_replace(hex({expr}), '(..)', '\\1 ', 'g')))"
     var = f"fb_e{depth}"
