@@ -16,9 +16,13 @@ from sqlglot import exp
 from fogbank.engines.sql import SqlError, hive_type, parse_type
 from fogbank.services.athena.engine import Engine, Outcome
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.iceberg import ICEBERG_PROPERTIES, IcebergStatements
-from fogbank.services.athena.iceberg_catalog import is_iceberg
-from fogbank.services.athena.tables import encode_presto_view, partition_location, table_info
+from fogbank.services.athena.tables import (
+    ICEBERG_PROPERTIES,
+    encode_presto_view,
+    is_iceberg,
+    partition_location,
+    table_info,
+)
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import AlreadyExistsException, EntityNotFoundException, InvalidInputException
 from fogbank.services.s3.local_access import S3LocalError, split_uri
@@ -232,7 +236,7 @@ class Ddl:
                 properties[key] = _lit(prop.args.get("value"))
         columns = [(c["Name"], c["Type"]) for c in _column_defs(schema)]
         comments = {c["Name"]: c["Comment"] for c in _column_defs(schema) if c.get("Comment")}
-        IcebergStatements(self.engine).create(database, name, columns, partitioning, location, properties,
+        self.engine.iceberg.create(database, name, columns, partitioning, location, properties,
                                               comments, bool(node.args.get("exists")))
         return Outcome("DDL", "CREATE_TABLE")
 
@@ -251,7 +255,7 @@ class Ddl:
         if view and existing.get("TableType") != "VIRTUAL_VIEW":
             raise QueryFailed(f"SYNTAX_ERROR: line 1:1: View '{database}.{name}' does not exist")
         if is_iceberg(existing):
-            IcebergStatements(self.engine).drop(database, name)
+            self.engine.iceberg.drop(database, name)
             return Outcome("DDL", kind)
         self.catalog.delete_table(*self.scope, database, name)
         return Outcome("DDL", kind)
@@ -288,7 +292,7 @@ class Ddl:
         database, name = self._names(node.this)
         table = self._table(database, name)
         if is_iceberg(table):
-            return IcebergStatements(self.engine).alter(database, name, node)
+            return self.engine.iceberg.alter(database, name, node)
         for action in node.args.get("actions") or []:
             if isinstance(action, exp.DropPartition):
                 specs = [_partition_spec(p) for p in action.expressions]
@@ -455,7 +459,7 @@ class Ddl:
                 raise QueryFailed(f"SYNTAX_ERROR: line 1:1: cannot parse SHOW CREATE {rest}")
             database, name = self._ref(match.group(2))
             table = self._table(database, name)
-            text = IcebergStatements(self.engine).show_create(database, name) if is_iceberg(table) else \
+            text = self.engine.iceberg.show_create(database, name) if is_iceberg(table) else \
                 show_create(table)
             return self._listing("createtab_stmt", [[line] for line in text.split("\n")])
         raise QueryFailed(f"NOT_SUPPORTED: SHOW {what}")
@@ -473,7 +477,7 @@ class Ddl:
             rows += [[""], ["# Partition Information"], ["# col_name", "data_type", "comment"], [""]]
             rows += [[n, t, ""] for n, t in info.partition_keys]
         if info.is_iceberg:
-            rows += IcebergStatements(self.engine).partition_transforms(database, name)
+            rows += self.engine.iceberg.partition_transforms(database, name)
         out = Outcome("DDL", "DESCRIBE_TABLE", text_rows=rows)
         out.columns = _string_columns(["col_name", "data_type", "comment"])
         return out

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from duckdb.sqltypes import DuckDBPyType
@@ -26,6 +26,9 @@ from fogbank.services.athena.results import child_type
 from fogbank.services.athena.scan import QuerySession
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.s3.local_access import S3LocalAccess
+
+if TYPE_CHECKING:
+    from fogbank.services.athena.iceberg import IcebergStatements
 
 
 @dataclass
@@ -127,6 +130,13 @@ class Engine:
         ctx.on_connection(self.conn)
         self.session = QuerySession(ctx.account, ctx.region, ctx.catalog, ctx.s3, ctx.scratch, self.conn,
                                     ctx.database, connect=ctx.new_connection)
+
+    @property
+    def iceberg(self) -> IcebergStatements:
+        """This statement's Iceberg operations; pyiceberg is imported with the first one, not at start."""
+        from fogbank.services.athena.iceberg import IcebergStatements
+
+        return IcebergStatements(self)
 
     def close(self) -> None:
         self.ctx.on_connection(None)

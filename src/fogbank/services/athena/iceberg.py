@@ -51,15 +51,11 @@ from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog, is_iceberg
 from fogbank.services.athena.iceberg_scan import columns_of
 from fogbank.services.athena.scan import PlannedScan
+from fogbank.services.athena.tables import ICEBERG_PROPERTIES
 from fogbank.services.glue.errors import EntityNotFoundException
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 # Table properties Athena accepts on Iceberg tables (CREATE TABLE TBLPROPERTIES and CTAS WITH).
-ICEBERG_PROPERTIES = {"table_type", "format", "write_compression", "optimize_rewrite_delete_file_threshold",
-                      "optimize_rewrite_data_file_threshold", "vacuum_min_snapshots_to_keep",
-                      "vacuum_max_snapshot_age_seconds", "vacuum_max_metadata_files_to_keep",
-                      "write_target_data_file_size_bytes", "partitioning", "location", "is_external",
-                      "sort_order", "classification"}
 _DEFAULT_SNAPSHOT_AGE_SECONDS = 432000
 _DEFAULT_MIN_SNAPSHOTS = 1
 _COMPRESSIONS = {"SNAPPY": "snappy", "GZIP": "gzip", "ZSTD": "zstd", "LZ4": "lz4", "NONE": "uncompressed"}

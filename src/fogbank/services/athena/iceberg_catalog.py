@@ -51,6 +51,7 @@ from pyiceberg.types import (
 )
 from pyiceberg.view import View
 
+from fogbank.services.athena.tables import is_iceberg
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import (
     AlreadyExistsException,
@@ -68,10 +69,6 @@ _GLUE_PRIMITIVES: dict[type[PrimitiveType], str] = {
     DateType: "date", TimeType: "string", StringType: "string", UUIDType: "string", TimestampType: "timestamp",
     TimestamptzType: "timestamp", FixedType: "binary", BinaryType: "binary",
 }
-
-
-def is_iceberg(table: dict[str, Any]) -> bool:
-    return str((table.get("Parameters") or {}).get("table_type", "")).upper() == "ICEBERG"
 
 
 class GlueType(SchemaVisitor[str]):

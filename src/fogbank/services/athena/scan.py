@@ -14,23 +14,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from sqlglot import exp
 
 from fogbank.engines import sql as sqlengine
 from fogbank.engines.sql import SqlError, duckdb_type, quote_ident, type_sql
-from fogbank.services.athena import iceberg_scan
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
-from fogbank.services.athena.iceberg_io import S3LocalStoreIO
 from fogbank.services.athena.projection import is_projected, project_partitions
 from fogbank.services.athena.readers import prepare_connection, relation_sql
 from fogbank.services.athena.tables import TableInfo, partition_location, table_info
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import EntityNotFoundException
 from fogbank.services.s3.local_access import S3LocalAccess, S3LocalError, split_uri
+
+if TYPE_CHECKING:  # pyiceberg loads with the first Iceberg table a query reads, not at start
+    from fogbank.services.athena import iceberg_scan
+    from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
 
 PSEUDO_COLUMNS = {"$path": "VARCHAR", "$file_size": "BIGINT", "$file_modified_time": "TIMESTAMP WITH TIME ZONE"}
 DEFAULT_CATALOG = "awsdatacatalog"
@@ -107,6 +108,9 @@ class QuerySession:
     def iceberg(self) -> GlueIcebergCatalog:
         """The catalog's Iceberg tables, with their files in this account's S3."""
         if self._iceberg is None:
+            from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
+            from fogbank.services.athena.iceberg_io import S3LocalStoreIO
+
             io = S3LocalStoreIO(self.s3, self.account, self.scratch / "iceberg")
             self._iceberg = GlueIcebergCatalog(self.catalog, self.account, self.region, io)
         return self._iceberg
@@ -209,6 +213,8 @@ class QuerySession:
             table = self.iceberg.table_of(info.raw)
         except (LookupError, FileNotFoundError, ValueError) as exc:
             raise QueryFailed(f"ICEBERG_INVALID_METADATA: {info.qualified}: {exc}") from exc
+        from fogbank.services.athena import iceberg_scan
+
         snapshot = iceberg_scan.choose_snapshot(table, version, self._evaluate)
         found = iceberg_scan.plan_files(table, snapshot, conjuncts)
         planned.iceberg = found
@@ -236,6 +242,8 @@ class QuerySession:
         """"<table>$snapshots" and the other Iceberg metadata tables, read from the table's metadata."""
         base, _, kind = name.partition("$")
         info = self.lookup(database, base, table)
+        from fogbank.services.athena import iceberg_scan
+
         reader = iceberg_scan.METADATA_TABLES.get(kind)
         if not info.is_iceberg or reader is None:
             raise QueryFailed(f"TABLE_NOT_FOUND: Table '{DEFAULT_CATALOG}.{database}.{name}' does not exist")
@@ -417,6 +425,8 @@ class QuerySession:
         info = scan.info
         assert info.storage is not None
         if scan.iceberg is not None:
+            from fogbank.services.athena import iceberg_scan
+
             relation = iceberg_scan.relation_sql([f.local for f in scan.files], scan.iceberg.columns)
         else:
             relation = relation_sql(self.conn, info.storage, [f.local for f in scan.files], info.columns,

@@ -16,7 +16,6 @@ from fogbank.engines.sql import SqlError
 from fogbank.services.athena.ddl import Ddl, parse_partition_specs
 from fogbank.services.athena.engine import Engine, ExecContext, Outcome
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.iceberg import IcebergStatements
 from fogbank.services.athena.writes import Writes
 
 _SHOW = re.compile(r"^\s*SHOW\s+(DATABASES|SCHEMAS|TABLES|VIEWS|COLUMNS|PARTITIONS|TBLPROPERTIES|CREATE)\b\s*(.*)$",
@@ -29,6 +28,7 @@ _DROP_PARTITION = re.compile(r"^\s*ALTER\s+TABLE\s+([`\"\w.]+)\s+DROP\s+(IF\s+EX
 _EXECUTE = re.compile(r"^\s*EXECUTE\s+(\w+)(?:\s+USING\s+(.*))?$", re.I | re.S)
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALYZE\s+)?(?:\([^)]*\)\s*)?(.*)$", re.I | re.S)
 _UNLOAD = re.compile(r"^\s*UNLOAD\b", re.I)
+_ICEBERG_MAINTENANCE = re.compile(r"^\s*(OPTIMIZE|VACUUM|ALTER\s+TABLE\s+\S+\s+UNSET)\b", re.I)
 _DESCRIBE = re.compile(r"^\s*(?:DESCRIBE|DESC)\s+(?:FORMATTED\s+|EXTENDED\s+)?([`\"\w.]+)\s*$", re.I)
 _UNSUPPORTED = re.compile(r"^\s*(PREPARE|DEALLOCATE|USE)\b", re.I)
 
@@ -146,10 +146,11 @@ def run(engine: Engine, text: str) -> Outcome:
         return ddl.drop_partitions_text(match.group(1), bool(match.group(2)), specs)
     if _UNLOAD.match(text):
         return writes.unload(text)
-    iceberg = IcebergStatements(engine)
-    maintained = iceberg.optimize(text) or iceberg.vacuum(text) or iceberg.unset_properties(text)
-    if maintained is not None:
-        return maintained
+    if _ICEBERG_MAINTENANCE.match(text):
+        iceberg = engine.iceberg
+        maintained = iceberg.optimize(text) or iceberg.vacuum(text) or iceberg.unset_properties(text)
+        if maintained is not None:
+            return maintained
     match = _EXPLAIN.match(text)
     if match:
         return explain(engine, match.group(1))
@@ -181,7 +182,7 @@ def run(engine: Engine, text: str) -> Outcome:
     if isinstance(node, exp.Insert):
         return writes.insert(node)
     if isinstance(node, exp.Update | exp.Delete | exp.Merge):
-        return iceberg.modify(node)
+        return engine.iceberg.modify(node)
     if isinstance(node, exp.Alter):
         return ddl.alter_table(node)
     if isinstance(node, exp.Describe):

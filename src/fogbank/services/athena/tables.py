@@ -28,6 +28,19 @@ _AVRO = "org.apache.hadoop.hive.serde2.avro.AvroSerDe"
 _REGEX_SERDES = ("org.apache.hadoop.hive.serde2.RegexSerDe", "org.apache.hadoop.hive.contrib.serde2.RegexSerDe")
 
 
+# Table properties Athena accepts on Iceberg tables (CREATE TABLE TBLPROPERTIES and CTAS WITH).
+ICEBERG_PROPERTIES = {"table_type", "format", "write_compression", "optimize_rewrite_delete_file_threshold",
+                      "optimize_rewrite_data_file_threshold", "vacuum_min_snapshots_to_keep",
+                      "vacuum_max_snapshot_age_seconds", "vacuum_max_metadata_files_to_keep",
+                      "write_target_data_file_size_bytes", "partitioning", "location", "is_external",
+                      "sort_order", "classification"}
+
+
+def is_iceberg(table: dict[str, Any]) -> bool:
+    """Whether a Glue table record is an Iceberg table (its files are found through its metadata)."""
+    return str((table.get("Parameters") or {}).get("table_type", "")).upper() == "ICEBERG"
+
+
 @dataclass(frozen=True)
 class StorageFormat:
     kind: str  # parquet | orc | avro | json | text | regex

@@ -20,9 +20,8 @@ from fogbank.engines.sql import duckdb_type, quote_ident
 from fogbank.services.athena.ddl import Ddl, _lit, storage_descriptor
 from fogbank.services.athena.engine import Engine, Outcome, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.iceberg import ICEBERG_PROPERTIES, IcebergStatements
 from fogbank.services.athena.readers import load_avro
-from fogbank.services.athena.tables import TableInfo, partition_location, table_info
+from fogbank.services.athena.tables import ICEBERG_PROPERTIES, TableInfo, partition_location, table_info
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 _CTAS_PROPERTIES = {"format", "external_location", "partitioned_by", "bucketed_by", "bucket_count",
@@ -77,7 +76,7 @@ class Writes:
             location = str(props.get("external_location") or props.get("location") or "")
             if not location:
                 location = self.ctx.output_location.rstrip("/") + f"/tables/{self.ctx.query_id}/"
-            return IcebergStatements(self.engine).ctas(database, name, query, props, location,
+            return self.engine.iceberg.ctas(database, name, query, props, location,
                                                        bool(node.args.get("exists")))
         fmt = str(props.get("format") or "PARQUET").upper()
         if fmt == "TEXTFILE" and not props.get("field_delimiter"):
@@ -161,7 +160,7 @@ class Writes:
             exprs.append(f"{value} AS {quote_ident(column)}")
         shaped = f"SELECT {', '.join(exprs)} FROM ({text}) AS fb_in({inner})"
         if info.is_iceberg:
-            return IcebergStatements(self.engine).insert(database, name, shaped)
+            return self.engine.iceberg.insert(database, name, shaped)
         fmt = {"parquet": "PARQUET", "orc": "ORC", "json": "JSON", "text": "TEXTFILE",
                "avro": "AVRO"}.get(info.storage.kind, "")
         if not fmt:
