@@ -28,11 +28,6 @@ def _unique(prefix: str) -> str:
     return f"{prefix}-{time.time_ns() % 10**12}"
 
 
-@pytest.fixture(scope="module")
-def textract(fogbank: FogbankServer) -> Any:
-    return fogbank.client("textract")
-
-
 def test_adapter_crud_and_errors(textract: Any) -> None:
     name = _unique("invoices")
     created = textract.create_adapter(AdapterName=name, FeatureTypes=["QUERIES"], Description="Invoice fields",

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import trp
 from tests.services.textract import render
-from tests.support import FogbankServer
 from textractor.parsers import response_parser
 
 QUERIES = [{"Text": "What is the invoice number?", "Alias": "INVOICE_NUMBER"},
@@ -17,11 +16,6 @@ QUERIES = [{"Text": "What is the invoice number?", "Alias": "INVOICE_NUMBER"},
            {"Text": "What is the total?", "Alias": "TOTAL"},
            {"Text": "What is the shipping tracking code?", "Alias": "TRACKING"}]
 ALL_FEATURES = ["TABLES", "FORMS", "QUERIES", "LAYOUT", "SIGNATURES"]
-
-
-@pytest.fixture(scope="module")
-def textract(fogbank: FogbankServer) -> Any:
-    return fogbank.client("textract")
 
 
 @pytest.fixture(scope="module")

@@ -4,32 +4,17 @@ answers to bad input, after which the server keeps serving."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
 from tests.services.textract import render
+from tests.services.textract.conftest import wait_job
 from tests.support import FogbankServer
 
 PAGES = [["First page heading", "Alpha bravo charlie"], ["Second page heading", "Delta echo foxtrot"],
          ["Third page heading", "Golf hotel india"]]
-
-
-@pytest.fixture(scope="module")
-def textract(fogbank: FogbankServer) -> Any:
-    return fogbank.client("textract")
-
-
-def _wait(get: Any, job_id: str, timeout: float = 300) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response: dict[str, Any] = get(JobId=job_id)
-        if response["JobStatus"] != "IN_PROGRESS":
-            return response
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def _code(info: pytest.ExceptionInfo[botocore.exceptions.ClientError]) -> str:
@@ -46,7 +31,7 @@ def test_text_detection_job_on_multipage_pdf_paginates_and_writes_s3(textract: A
         DocumentLocation={"S3Object": {"Bucket": bucket, "Name": "in/three.pdf"}},
         OutputConfig={"S3Bucket": bucket, "S3Prefix": "out"}, ClientRequestToken="tok-1")["JobId"]
     assert again == job_id
-    first = _wait(textract.get_document_text_detection, job_id)
+    first = wait_job(textract.get_document_text_detection, job_id)
     assert first["JobStatus"] == "SUCCEEDED", first.get("StatusMessage")
     assert first["DocumentMetadata"] == {"Pages": 3}
     blocks: list[dict[str, Any]] = []
@@ -85,7 +70,7 @@ def test_analysis_job_on_multipage_tiff(textract: Any, s3: Any, bucket: str) -> 
                                               FeatureTypes=["FORMS", "QUERIES"],
                                               QueriesConfig={"Queries": [{"Text": "What is the city?",
                                                                           "Pages": ["*"]}]})["JobId"]
-    done = _wait(textract.get_document_analysis, job_id)
+    done = wait_job(textract.get_document_analysis, job_id)
     assert done["JobStatus"] == "SUCCEEDED" and done["DocumentMetadata"] == {"Pages": 2}
     blocks = {b["Id"]: b for b in done["Blocks"]}
     keys = {}
@@ -102,7 +87,7 @@ def test_analysis_job_on_multipage_tiff(textract: Any, s3: Any, bucket: str) -> 
 def test_job_errors_are_reported_on_the_job(textract: Any, bucket: str) -> None:
     job_id = textract.start_document_text_detection(
         DocumentLocation={"S3Object": {"Bucket": bucket, "Name": "missing.pdf"}})["JobId"]
-    failed = _wait(textract.get_document_text_detection, job_id)
+    failed = wait_job(textract.get_document_text_detection, job_id)
     assert failed["JobStatus"] == "FAILED" and "InvalidS3ObjectException" in failed["StatusMessage"]
     with pytest.raises(botocore.exceptions.ClientError) as info:
         textract.get_document_text_detection(JobId="0" * 64)

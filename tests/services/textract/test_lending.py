@@ -10,25 +10,11 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from tests.services.textract import lending_pages, render
+from tests.services.textract.conftest import wait_job
 from tests.support import FogbankServer
 
 from fogbank.engines.models.lending_classes import UNCLASSIFIED, classify, page_number
 from fogbank.services.textract.lending import field_type
-
-
-@pytest.fixture(scope="module")
-def textract(fogbank: FogbankServer) -> Any:
-    return fogbank.client("textract")
-
-
-def _wait(get: Any, job_id: str, timeout: float = 600) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response: dict[str, Any] = get(JobId=job_id)
-        if response["JobStatus"] != "IN_PROGRESS":
-            return response
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def _fields(result: dict[str, Any]) -> dict[str, str]:
@@ -49,7 +35,7 @@ def lending_job(textract: Any, fogbank: FogbankServer) -> dict[str, Any]:
     job_id = textract.start_lending_analysis(
         DocumentLocation={"S3Object": {"Bucket": bucket, "Name": "packet.pdf"}},
         OutputConfig={"S3Bucket": bucket, "S3Prefix": "lending-out"}, ClientRequestToken="packet-1")["JobId"]
-    done = _wait(textract.get_lending_analysis, job_id)
+    done = wait_job(textract.get_lending_analysis, job_id)
     assert done["JobStatus"] == "SUCCEEDED", done.get("StatusMessage")
     return {"job_id": job_id, "bucket": bucket, "s3": s3, "response": done}
 
@@ -144,7 +130,7 @@ def test_lending_job_ids_and_tokens(textract: Any, lending_job: dict[str, Any]) 
 def test_missing_document_fails_the_job(textract: Any, lending_job: dict[str, Any]) -> None:
     job_id = textract.start_lending_analysis(
         DocumentLocation={"S3Object": {"Bucket": lending_job["bucket"], "Name": "absent.pdf"}})["JobId"]
-    done = _wait(textract.get_lending_analysis_summary, job_id)
+    done = wait_job(textract.get_lending_analysis_summary, job_id)
     assert done["JobStatus"] == "FAILED" and "InvalidS3ObjectException" in done["StatusMessage"]
     assert "Summary" not in done
 

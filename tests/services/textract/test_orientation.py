@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from tests.services.textract import lending_pages, render
-from tests.support import FogbankServer
 
 from fogbank.engines.models.orientation import to_original, upright
-
-
-@pytest.fixture(scope="module")
-def textract(fogbank: FogbankServer) -> Any:
-    return fogbank.client("textract")
 
 
 @pytest.mark.parametrize("turn", [0, 90, 180, 270])
