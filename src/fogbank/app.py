@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -61,6 +62,9 @@ class FogbankApp:
                 for op_name, handler in operations_of(provider).items():
                     self.handlers[(service, op_name)] = handler
         self.router = Router(specs)
+        # The providers that answer requests outside every botocore model, looked up once, not per request.
+        self.raw_routes = [(provider, raw) for provider in self.providers
+                           if (raw := getattr(provider, "raw_route", None)) is not None]
         self.executor = ThreadPoolExecutor(config.worker_threads, thread_name_prefix="fogbank-op")
 
     # ------------------------------------------------------------------ ASGI entry
@@ -76,7 +80,7 @@ class FogbankApp:
             response = self._internal(request)
         else:
             loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(self.executor, self.handle, request)
+            response = await loop.run_in_executor(self.executor, self._respond, request, scope["method"] == "HEAD")
         await self._send(send, response, scope["method"] == "HEAD")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -99,7 +103,7 @@ class FogbankApp:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def _read_request(self, scope: Scope, receive: Receive) -> HttpRequest:
-        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        headers = Headers.from_asgi(scope["headers"])
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
         path = path.split("?", 1)[0]
@@ -152,8 +156,16 @@ class FogbankApp:
 
     # ------------------------------------------------------------------ one AWS request
 
+    def _respond(self, request: HttpRequest, head: bool) -> HttpResponse:
+        """handle(), then a small streamed body read whole on the same worker thread: each chunk of a
+        streamed body costs the event loop a thread hop, and a small object's GET would pay two."""
+        response = self.handle(request)
+        if not head:
+            _inline_small_body(response)
+        return response
+
     def handle(self, request: HttpRequest) -> HttpResponse:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         route: Route | None = None
         ctx: RequestContext | None = None
         params: dict[str, Any] | None = None
@@ -199,10 +211,7 @@ class FogbankApp:
 
     def _raw_route(self, request: HttpRequest, request_id: str) -> HttpResponse | None:
         """Requests outside every botocore model (S3's CORS preflight and browser POST uploads)."""
-        for provider in self.providers:
-            raw = getattr(provider, "raw_route", None)
-            if raw is None:
-                continue
+        for provider, raw in self.raw_routes:
             handler = raw(request)
             if handler is not None:
                 scope = read_scope(request)
@@ -267,6 +276,79 @@ class FogbankApp:
             return HttpResponse(200, [("content-type", "application/json")], body)
         return HttpResponse(404, [("content-type", "application/json")],
                             json.dumps({"message": f"no internal route {request.path}"}).encode())
+
+
+def new_request_id() -> str:
+    """A random (version 4) UUID in its text form, as str(uuid.uuid4()) gives, without the UUID object."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def _inline_small_body(response: HttpResponse) -> None:
+    """Replaces an iterable body that declares at most one chunk's length by its bytes.
+
+    A body that fails or runs longer while being read is handed on as a stream that replays what was read
+    and then fails or continues just as the original would have.
+    """
+    body = response.body
+    if isinstance(body, (bytes, bytearray)):
+        return
+    length = None
+    for name, value in response.headers:
+        if name == "content-length":  # as _send looks for it, so it adds no second one
+            length = value
+            break
+    if length is None or not length.isdigit() or int(length) > STREAM_CHUNK:
+        return
+    iterator = iter(body)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in iterator:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > STREAM_CHUNK:
+                response.body = _Replay(chunks, iterator, body, None)
+                return
+    except Exception as exc:
+        response.body = _Replay(chunks, iterator, body, exc)
+        return
+    _close_body(iterator, body)
+    response.body = b"".join(chunks)
+
+
+class _Replay:
+    """The chunks already read, then the rest of the original body (or the error reading it raised)."""
+
+    def __init__(self, chunks: list[bytes], iterator: Iterator[bytes], body: object,
+                 error: Exception | None) -> None:
+        self._chunks = collections.deque(chunks)
+        self._iterator = iterator
+        self._body = body
+        self._error = error
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._chunks:
+            return self._chunks.popleft()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return next(self._iterator)
+
+    def close(self) -> None:
+        _close_body(self._iterator, self._body)
+
+
+def _close_body(iterator: Iterator[bytes], body: object) -> None:
+    close = getattr(iterator, "close", None) or getattr(body, "close", None)
+    if close is not None:
+        close()
 
 
 def _guess_wire_protocol(request: HttpRequest) -> str:

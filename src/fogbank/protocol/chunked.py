@@ -318,9 +318,10 @@ def is_aws_chunked(headers: Headers) -> bool:
 
     Some clients send the streaming payload hash without naming aws-chunked in Content-Encoding.
     """
-    encodings = ",".join(headers.get_all("content-encoding"))
-    if any(token.strip().lower() == "aws-chunked" for token in encodings.split(",")):
-        return True
+    if "content-encoding" in headers:
+        encodings = ",".join(headers.get_all("content-encoding"))
+        if any(token.strip().lower() == "aws-chunked" for token in encodings.split(",")):
+            return True
     return (headers.get("x-amz-content-sha256") or "").upper().startswith("STREAMING-")
 
 

@@ -24,9 +24,16 @@ class Headers:
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items = [(k.lower(), v) for k, v in items]
-        self._first: dict[str, str] = {}
-        for key, value in self._items:
-            self._first.setdefault(key, value)
+        # The first value of each name wins: the reversed list builds that dict in one C call.
+        self._first: dict[str, str] = dict(reversed(self._items))
+
+    @classmethod
+    def from_asgi(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """An ASGI scope's header list, decoded in one pass: every request pays for this."""
+        headers = cls.__new__(cls)
+        headers._items = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
+        headers._first = dict(reversed(headers._items))
+        return headers
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._first.get(name.lower(), default)
@@ -136,7 +143,12 @@ class HttpRequest:
 
     @cached_property
     def query(self) -> list[tuple[str, str]]:
-        return parse_qsl(self.query_string, keep_blank_values=True)
+        text = self.query_string
+        if "%" in text or "+" in text:
+            return parse_qsl(text, keep_blank_values=True)
+        # Nothing to unquote (most SDK requests: "", "x-id=GetObject", "uploads"): parse_qsl's result
+        # without its per-pair unquoting.
+        return [(key, value) for key, _, value in (part.partition("=") for part in text.split("&") if part)]
 
     @cached_property
     def query_dict(self) -> dict[str, str]:

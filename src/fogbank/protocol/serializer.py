@@ -416,19 +416,21 @@ def _header_text(value: Any, shape: Shape) -> str:
 
 
 # By shape identity; the shape is kept beside its bindings so that an id is never reused while cached.
-_OUTPUT_BINDINGS: dict[int, tuple[Shape, dict[str, tuple[str, str, Shape]]]] = {}
+_OUTPUT_BINDINGS: dict[int, tuple[Shape, dict[str, tuple[str, str, Shape, bool]]]] = {}
 
 
-def _output_bindings(shape: Shape) -> dict[str, tuple[str, str, Shape]]:
-    """Members bound to headers or the status code: name -> (location, wire name, shape); built once."""
+def _output_bindings(shape: Shape) -> dict[str, tuple[str, str, Shape, bool]]:
+    """Members bound to headers or the status code: name -> (location, wire name, shape, plain text?);
+    built once. A plain-text member's str value is its header text as it is (the commonest case)."""
     cached = _OUTPUT_BINDINGS.get(id(shape))
     if cached is not None and cached[0] is shape:
         return cached[1]
-    found: dict[str, tuple[str, str, Shape]] = {}
+    found: dict[str, tuple[str, str, Shape, bool]] = {}
     for name, member in shape.members.items():
         location = member.serialization.get("location")
         if location in ("header", "headers", "statusCode"):
-            found[name] = (location, member.serialization.get("name", name).lower(), member)
+            plain = member.type_name in ("string", "character") and not member.serialization.get("jsonvalue")
+            found[name] = (location, member.serialization.get("name", name).lower(), member, plain)
     _OUTPUT_BINDINGS[id(shape)] = (shape, found)
     return found
 
@@ -441,8 +443,11 @@ def _bound_headers(shape: Shape, values: dict[str, Any], headers: list[tuple[str
         bound = bindings.get(name)
         if bound is None or value is None:
             continue
-        location, wire, member = bound
+        location, wire, member, plain = bound
         if location == "header":
+            if plain and type(value) is str:
+                headers.append((wire, header_safe(value)))
+                continue
             if member.type_name == "list" and not value:
                 continue
             headers.append((wire, header_safe(_header_text(value, member))))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import calendar
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from fogbank.errors import AwsError
@@ -79,7 +78,9 @@ def epoch_seconds(value: datetime | float | int | str) -> int | float:
         value = parse_timestamp(value)
     if isinstance(value, datetime):
         when = value if value.tzinfo else value.replace(tzinfo=UTC)
-        number = calendar.timegm(when.utctimetuple()) + when.microsecond / 1e6
+        # Whole seconds plus microseconds, as timegm(utctimetuple()) counts them, without the tuple.
+        since = when - _EPOCH
+        number = since.days * 86400 + since.seconds + since.microseconds / 1e6
     else:
         number = float(value)
     rounded = round(number, 3)
@@ -99,10 +100,23 @@ def format_timestamp(value: datetime | float | int | str, fmt: str) -> str | flo
         value = value.replace(tzinfo=UTC)
     value = value.astimezone(UTC)
     if fmt == "rfc822":
-        return format_datetime(value.replace(microsecond=0), usegmt=True)
+        return http_date(value)
     if value.microsecond:
         return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def http_date(value: datetime) -> str:
+    """An aware UTC datetime as an HTTP-date (what email.utils.format_datetime(usegmt=True) writes).
+
+    English names whatever the locale, and no email-module detour: every S3 response carries one or two.
+    """
+    return (f"{_DAY_NAMES[value.weekday()]}, {value.day:02d} {_MONTH_NAMES[value.month - 1]} {value.year:04d} "
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d} GMT")
 
 
 def b64decode(value: Any) -> bytes:
