@@ -7,12 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
+import uvicorn
 from botocore.config import Config as BotoConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,3 +89,40 @@ def make_client(endpoint_url: str, service: str, region: str = "us-east-1", acce
     return boto3.client(service, endpoint_url=endpoint_url, region_name=region,
                         aws_access_key_id=access_key, aws_secret_access_key=secret_key,
                         config=BotoConfig(retries={"max_attempts": 1}, **config))
+
+
+P = TypeVar("P")
+
+
+class InProcessServer:
+    """fogbank in this process (uvicorn on a thread), for tests that reach into a provider: a fake clock, a
+    smaller page size. The HTTP side is the real server's."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from fogbank.app import FogbankApp
+        from fogbank.config import Config
+
+        self.port = free_port()
+        self.app = FogbankApp(Config(host="127.0.0.1", port=self.port, data_dir=data_dir, worker_threads=8))
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="on", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def provider(self, kind: type[P]) -> P:
+        return next(p for p in self.app.providers if isinstance(p, kind))
+
+    def start(self) -> InProcessServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("in-process fogbank did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+    def client(self, service: str) -> Any:
+        return make_client(f"http://127.0.0.1:{self.port}", service)

@@ -6,18 +6,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from tests.support import FogbankServer, free_port, make_client
+from tests.support import FogbankServer, InProcessServer
 
-from fogbank.app import FogbankApp
-from fogbank.config import Config
 from fogbank.services.kinesis.provider import KinesisProvider
 
 _names = itertools.count()
@@ -77,40 +73,19 @@ class FakeClock:
         self.frozen = self()
 
 
-class InProcessServer:
-    """fogbank in this process (uvicorn on a thread), so a test can reach its Kinesis provider's clock."""
+class ClockedServer(InProcessServer):
+    """fogbank in this process with its Kinesis provider on a fake clock."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.app = FogbankApp(Config(host="127.0.0.1", port=self.port, data_dir=data_dir, worker_threads=8))
+        super().__init__(data_dir)
         self.clock = FakeClock()
-        provider = next(p for p in self.app.providers if isinstance(p, KinesisProvider))
-        provider.store.clock = self.clock
-        provider.store.throttles._clock = self.clock
-        self.provider = provider
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="on", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> InProcessServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("in-process fogbank did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-
-    def client(self, service: str) -> Any:
-        return make_client(f"http://127.0.0.1:{self.port}", service)
+        self.kinesis = self.provider(KinesisProvider)
+        self.kinesis.store.clock = self.clock
+        self.kinesis.store.throttles._clock = self.clock
 
 
 @pytest.fixture
-def clocked(tmp_path: Path) -> Iterator[InProcessServer]:
-    server = InProcessServer(tmp_path / "data").start()
+def clocked(tmp_path: Path) -> Iterator[ClockedServer]:
+    server = ClockedServer(tmp_path / "data").start()
     yield server
     server.stop()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from tests.services.kinesis.conftest import InProcessServer
+from tests.services.kinesis.conftest import ClockedServer
 
 HOUR = 3600.0
 SHARD = "shardId-000000000000"
@@ -26,7 +26,7 @@ def trim_horizon(kinesis: Any, name: str, shard: str = SHARD) -> str:
                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"])
 
 
-def test_iterators_expire_after_five_minutes(clocked: InProcessServer) -> None:
+def test_iterators_expire_after_five_minutes(clocked: ClockedServer) -> None:
     kinesis = clocked.client("kinesis")
     kinesis.create_stream(StreamName="s", ShardCount=1)
     kinesis.put_record(StreamName="s", Data=b"one", PartitionKey="k")
@@ -47,9 +47,9 @@ def test_iterators_expire_after_five_minutes(clocked: InProcessServer) -> None:
     assert [r["Data"] for r in kinesis.get_records(ShardIterator=fresh["NextShardIterator"])["Records"]] == [b"two"]
 
 
-def test_retention_hides_then_deletes_old_records(clocked: InProcessServer) -> None:
+def test_retention_hides_then_deletes_old_records(clocked: ClockedServer) -> None:
     kinesis = clocked.client("kinesis")
-    store = clocked.provider.store
+    store = clocked.kinesis.store
     store.segment_bytes = 8 * 1024  # small segments, so that whole segments expire
     kinesis.create_stream(StreamName="s", ShardCount=1)
     for i in range(10):
@@ -79,17 +79,17 @@ def test_retention_hides_then_deletes_old_records(clocked: InProcessServer) -> N
     assert all(r["Data"].startswith(b"old-") for r in records[:-1])
 
 
-def test_closed_shards_disappear_once_their_records_expire(clocked: InProcessServer) -> None:
+def test_closed_shards_disappear_once_their_records_expire(clocked: ClockedServer) -> None:
     kinesis = clocked.client("kinesis")
     kinesis.create_stream(StreamName="s", ShardCount=1)
     kinesis.put_record(StreamName="s", Data=b"parent", PartitionKey="k")
     kinesis.split_shard(StreamName="s", ShardToSplit=SHARD, NewStartingHashKey=str(2**127))
     assert len(kinesis.describe_stream(StreamName="s")["StreamDescription"]["Shards"]) == 3
     clocked.clock.advance(23 * HOUR)
-    clocked.provider.store.maintain()
+    clocked.kinesis.store.maintain()
     assert len(kinesis.describe_stream(StreamName="s")["StreamDescription"]["Shards"]) == 3
     clocked.clock.advance(2 * HOUR)
-    clocked.provider.store.maintain()
+    clocked.kinesis.store.maintain()
     shards = kinesis.describe_stream(StreamName="s")["StreamDescription"]["Shards"]
     assert [s["ShardId"] for s in shards] == ["shardId-000000000001", "shardId-000000000002"]
     assert all(s["ParentShardId"] == SHARD for s in shards)
@@ -98,7 +98,7 @@ def test_closed_shards_disappear_once_their_records_expire(clocked: InProcessSer
     assert error_of(excinfo)[0] == "ResourceNotFoundException"
 
 
-def test_list_shards_next_token_expires(clocked: InProcessServer) -> None:
+def test_list_shards_next_token_expires(clocked: ClockedServer) -> None:
     kinesis = clocked.client("kinesis")
     kinesis.create_stream(StreamName="s", ShardCount=3)
     token = kinesis.list_shards(StreamName="s", MaxResults=1)["NextToken"]
@@ -108,7 +108,7 @@ def test_list_shards_next_token_expires(clocked: InProcessServer) -> None:
     assert error_of(excinfo)[0] == "ExpiredNextTokenException"
 
 
-def test_throughput_limits_refill_with_time(clocked: InProcessServer) -> None:
+def test_throughput_limits_refill_with_time(clocked: ClockedServer) -> None:
     kinesis = clocked.client("kinesis")
     kinesis.create_stream(StreamName="s", ShardCount=1)
     clocked.clock.freeze()  # no refill between calls: exactly 1,000 records fit
@@ -141,7 +141,7 @@ def test_throughput_limits_refill_with_time(clocked: InProcessServer) -> None:
     assert kinesis.get_records(ShardIterator=big["NextShardIterator"])["Records"] == []
 
 
-def test_millis_behind_latest_is_the_age_of_what_was_read(clocked: InProcessServer) -> None:
+def test_millis_behind_latest_is_the_age_of_what_was_read(clocked: ClockedServer) -> None:
     kinesis = clocked.client("kinesis")
     kinesis.create_stream(StreamName="s", ShardCount=1)
     clocked.clock.freeze()
@@ -156,10 +156,10 @@ def test_millis_behind_latest_is_the_age_of_what_was_read(clocked: InProcessServ
     assert rest["MillisBehindLatest"] == 0
 
 
-def test_writes_during_resharding_land_once_and_in_order(clocked: InProcessServer) -> None:
+def test_writes_during_resharding_land_once_and_in_order(clocked: ClockedServer) -> None:
     """Writers race splits and merges; every acknowledged record is stored once, in the shard named in its
     acknowledgement, and one writer's records for one key get ever larger sequence numbers across the lineage."""
-    clocked.provider.store.throttles.enabled = False  # this test is about resharding, not rate limits
+    clocked.kinesis.store.throttles.enabled = False  # this test is about resharding, not rate limits
     kinesis = clocked.client("kinesis")
     kinesis.create_stream(StreamName="s", ShardCount=2)
     acked: list[tuple[int, str, bytes, str, str]] = []
