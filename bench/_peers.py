@@ -15,10 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from _client import S3Connection
@@ -47,6 +49,23 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def start_run(args: Any, prefix: str, fogbank: str = "fogbank") -> Path:
+    """What every benchmark does first: SIGTERM leaves the way Ctrl-C does (so servers are stopped and
+    temporary data removed), the peers' virtualenv exists when a peer is measured, and the run's own
+    temporary folder is made (under --work-dir when given)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    if any(t != fogbank for t in args.targets):
+        args.peers_venv = args.peers_venv.resolve()
+        ensure_peer_venv(args.peers_venv)
+    if args.work_dir is not None:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=args.work_dir))
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def ensure_peer_venv(venv: Path) -> Path:

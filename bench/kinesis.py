@@ -20,11 +20,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import struct
 import sys
-import tempfile
 import threading
 import time
 import zlib
@@ -32,7 +30,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import firehose
 from _peers import (
@@ -41,12 +38,12 @@ from _peers import (
     Server,
     ServerSpec,
     ServerStartError,
-    ensure_peer_venv,
     fogbank_spec,
     free_port,
     log,
     ministack_spec,
     moto_spec,
+    start_run,
 )
 from _procwatch import cpu_seconds, descendants, rss_bytes
 from _report import machine, utc_date
@@ -767,20 +764,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM takes the same way out as Ctrl-C, so every server is stopped and temporary data removed."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    if any(t != FOGBANK for t in args.targets):
-        args.peers_venv = args.peers_venv.resolve()
-        ensure_peer_venv(args.peers_venv)
-    if args.work_dir is not None:
-        args.work_dir.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="fogbank-bench-kinesis-", dir=args.work_dir))
+    root = start_run(args, "fogbank-bench-kinesis-")
     results: list[KinesisResult] = []
     fh: firehose.FirehoseResult | None = None
     load_at_start = load_average()

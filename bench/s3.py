@@ -11,12 +11,9 @@ import argparse
 import http.client
 import random
 import shutil
-import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
-from types import FrameType
 
 import _disk
 from _client import S3Connection
@@ -28,12 +25,12 @@ from _peers import (
     Server,
     ServerSpec,
     ServerStartError,
-    ensure_peer_venv,
     fogbank_spec,
     free_port,
     log,
     ministack_spec,
     moto_spec,
+    start_run,
 )
 from _procwatch import TreeWatcher
 from _report import TargetResult, machine, merge_rounds, render, utc_date
@@ -165,20 +162,9 @@ def run_target(
     return result
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM takes the same way out as Ctrl-C, so every server is stopped and temp data removed."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    if any(t != "fogbank" for t in args.targets):
-        args.peers_venv = args.peers_venv.resolve()
-        ensure_peer_venv(args.peers_venv)
-    if args.work_dir is not None:
-        args.work_dir.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="fogbank-bench-s3-", dir=args.work_dir))
+    root = start_run(args, "fogbank-bench-s3-")
     results: list[TargetResult] = []
     try:
         rng = random.Random(0x5EED)
