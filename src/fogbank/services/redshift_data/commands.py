@@ -246,8 +246,7 @@ def parse_copy(sql: str) -> CopyCommand:
         elif tokens.accept("READRATIO"):
             tokens.number()
         elif (tokens.accept("TRIMBLANKS") or tokens.accept("ROUNDEC") or tokens.accept("ACCEPTANYDATE")
-              or tokens.accept("NOLOAD") or tokens.accept("ENCRYPTED") or tokens.accept("SERIALIZETOJSON")
-              or tokens.accept("ESCAPE")):
+              or tokens.accept("NOLOAD") or tokens.accept("ENCRYPTED") or tokens.accept("SERIALIZETOJSON")):
             continue
         else:
             raise tokens.error()
