@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -152,6 +153,17 @@ def _transform(name: str, column: str, number: int | None, text: str) -> tuple[s
     return column, simple[name], column if name == "identity" else f"{column}_{name}"
 
 
+def _read_table(database: str, name: str, read: Callable[[], Table]) -> Table:
+    """`read()`, with a missing table or missing metadata reported as Athena reports them."""
+    try:
+        return read()
+    except NoSuchTableError as exc:
+        raise QueryFailed(f"TABLE_NOT_FOUND: line 1:1: Table 'awsdatacatalog.{database}.{name}' does not exist"
+                          ) from exc
+    except FileNotFoundError as exc:
+        raise QueryFailed(f"ICEBERG_INVALID_METADATA: metadata of {database}.{name} is missing: {exc}") from exc
+
+
 class IcebergStatements:
     """The Iceberg side of one statement: it uses the statement's engine (connection, session, context)."""
 
@@ -164,23 +176,11 @@ class IcebergStatements:
         return self.engine.session.iceberg
 
     def load(self, database: str, name: str) -> Table:
-        try:
-            return self.catalog.load_table((database, name))
-        except NoSuchTableError as exc:
-            raise QueryFailed(f"TABLE_NOT_FOUND: line 1:1: Table 'awsdatacatalog.{database}.{name}' does not exist"
-                              ) from exc
-        except FileNotFoundError as exc:
-            raise QueryFailed(f"ICEBERG_INVALID_METADATA: metadata of {database}.{name} is missing: {exc}") from exc
+        return _read_table(database, name, lambda: self.catalog.load_table((database, name)))
 
     def _table_of(self, record: dict[str, Any], database: str, name: str) -> Table:
         """The Iceberg table as of a Glue record this statement already read."""
-        try:
-            return self.catalog.table_of(record)
-        except NoSuchTableError as exc:
-            raise QueryFailed(f"TABLE_NOT_FOUND: line 1:1: Table 'awsdatacatalog.{database}.{name}' does not exist"
-                              ) from exc
-        except FileNotFoundError as exc:
-            raise QueryFailed(f"ICEBERG_INVALID_METADATA: metadata of {database}.{name} is missing: {exc}") from exc
+        return _read_table(database, name, lambda: self.catalog.table_of(record))
 
     # -- CREATE TABLE / CTAS ---------------------------------------------------------------------------------
 
