@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 import struct
-import threading
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -76,8 +75,9 @@ def connect(threads: int = 2, memory_limit: str = "2GB", temp_dir: Path | None =
     extension downloads (everything needed is built in), and fogbank's helper macros."""
     conn = duckdb.connect(database, config={"threads": threads, "memory_limit": memory_limit,
                                             "autoinstall_known_extensions": False})
-    conn.execute("SET TimeZone = 'UTC'")
-    conn.execute("SET integer_division = true")
+    # GLOBAL, so that every cursor of the database has them too
+    conn.execute("SET GLOBAL TimeZone = 'UTC'")
+    conn.execute("SET GLOBAL integer_division = true")
     if temp_dir is not None:
         set_temp_dir(conn, temp_dir)
     for macro in _MACROS:
@@ -90,50 +90,6 @@ def connect(threads: int = 2, memory_limit: str = "2GB", temp_dir: Path | None =
 def set_temp_dir(conn: duckdb.DuckDBPyConnection, temp_dir: Path) -> None:
     """Where the connection spills; set before the connection is locked down."""
     conn.execute("SET temp_directory = ?", [str(temp_dir)])
-
-
-class WarmConnections:
-    """Connections made before they are needed.
-
-    Opening a DuckDB database builds its catalog of built-in functions afresh, and fogbank then adds its
-    macros: tens of milliseconds that every query would otherwise wait for. Connections are made here
-    between queries (`fill`) and handed out once each (`take`): a caller locks its connection down for
-    one statement and closes it, so no state ever passes from one query to the next.
-    """
-
-    def __init__(self, size: int, threads: int = 2, memory_limit: str = "2GB") -> None:
-        self.size = size
-        self.threads = threads
-        self.memory_limit = memory_limit
-        self._ready: list[duckdb.DuckDBPyConnection] = []
-        self._lock = threading.Lock()
-        self._closed = False
-
-    def take(self) -> duckdb.DuckDBPyConnection:
-        with self._lock:
-            if self._ready:
-                return self._ready.pop()
-        return connect(threads=self.threads, memory_limit=self.memory_limit)
-
-    def fill(self) -> None:
-        """Makes connections until `size` are ready (or the pool is closed)."""
-        while True:
-            with self._lock:
-                if self._closed or len(self._ready) >= self.size:
-                    return
-            conn = connect(threads=self.threads, memory_limit=self.memory_limit)
-            with self._lock:
-                if self._closed or len(self._ready) >= self.size:
-                    conn.close()
-                    return
-                self._ready.append(conn)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            ready, self._ready = self._ready, []
-        for conn in ready:
-            conn.close()
 
 
 def lock_down(conn: duckdb.DuckDBPyConnection, allowed_paths: Iterable[str],

@@ -15,6 +15,7 @@ from tests.services.athena.conftest import Athena, parquet_bytes
 
 from fogbank.engines import sql as sqlengine
 from fogbank.services.athena import projection
+from fogbank.services.athena.databases import QueryDatabase
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.scan import QuerySession
 from fogbank.services.athena.tables import TableInfo, table_info
@@ -70,9 +71,11 @@ class _CountingS3:
 
 def test_one_hour_query_lists_one_folder(tmp_path: Path) -> None:
     info = _info({**_HOURLY, "projection.dt.range": "2016-01-01-00,NOW"}, [("dt", "string")])
-    conn = sqlengine.connect(threads=1, memory_limit="256MB")
+    database = QueryDatabase(tmp_path / "db", threads=1, memory_limit="256MB")
+    conn = database.session()
     s3 = _CountingS3()
-    session = QuerySession("000000000000", "us-east-1", None, s3, tmp_path, conn, "d")  # type: ignore[arg-type]
+    session = QuerySession("000000000000", "us-east-1", None, s3, tmp_path, conn,  # type: ignore[arg-type]
+                           "d", database)
     try:
         planned = session.plan(info, _conjuncts("dt = '2024-02-29-13'"))
         assert s3.listed == [("b", "t/dt=2024-02-29-13/")]
@@ -84,6 +87,7 @@ def test_one_hour_query_lists_one_folder(tmp_path: Path) -> None:
     finally:
         session.close()
         conn.close()
+        database.close()
 
 
 def test_date_formats_units_and_relative_ranges() -> None:

@@ -21,6 +21,7 @@ from sqlglot import exp
 from fogbank.engines import sql as sqlengine
 from fogbank.engines.sql import SqlError, quote_ident, quote_literal
 from fogbank.services.athena import results
+from fogbank.services.athena.databases import QueryDatabase
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.results import child_type
 from fogbank.services.athena.scan import QuerySession
@@ -63,13 +64,8 @@ class ExecContext:
     memory_limit: str = "2GB"
     cancelled: threading.Event = field(default_factory=threading.Event)
     on_connection: Callable[[duckdb.DuckDBPyConnection | None], None] = lambda conn: None
-    # Where fresh DuckDB connections come from (a warm pool in the server); each is used once.
-    connect: Callable[[], duckdb.DuckDBPyConnection] | None = None
-
-    def new_connection(self) -> duckdb.DuckDBPyConnection:
-        if self.connect is None:
-            return sqlengine.connect(threads=self.threads, memory_limit=self.memory_limit)
-        return self.connect()
+    # The locked DuckDB database the statement runs on (lent by the runner for this statement only).
+    query_database: QueryDatabase | None = None
 
 
 def name_columns(tree: exp.Expr) -> exp.Expr:
@@ -123,13 +119,17 @@ class Engine:
 
     def __init__(self, ctx: ExecContext) -> None:
         self.ctx = ctx
-        self.conn = ctx.new_connection()
-        sqlengine.set_temp_dir(self.conn, ctx.scratch / "spill")
-        # Parquet footers are read when views are made, when the statement is bound and when it runs.
-        self.conn.execute("SET parquet_metadata_cache = true")
+        self._own: QueryDatabase | None = None
+        if ctx.query_database is None:  # a statement on its own (tests, tools): a database of its own
+            self._own = QueryDatabase(ctx.scratch / "db", ctx.threads, ctx.memory_limit)
+            self._own.account = ctx.account
+        database = ctx.query_database or self._own
+        assert database is not None
+        self.database: QueryDatabase = database
+        self.conn = self.database.session()
         ctx.on_connection(self.conn)
         self.session = QuerySession(ctx.account, ctx.region, ctx.catalog, ctx.s3, ctx.scratch, self.conn,
-                                    ctx.database, connect=ctx.new_connection)
+                                    ctx.database, self.database)
 
     @property
     def iceberg(self) -> IcebergStatements:
@@ -138,10 +138,16 @@ class Engine:
 
         return IcebergStatements(self)
 
+    def output_dir(self) -> Path:
+        """Where this statement's DuckDB writes its results and table files."""
+        return self.database.output_dir(self.ctx.query_id)
+
     def close(self) -> None:
         self.ctx.on_connection(None)
         self.session.close()
         self.conn.close()
+        if self._own is not None:
+            self._own.close()
 
     def check_cancelled(self) -> None:
         if self.ctx.cancelled.is_set():
@@ -149,12 +155,12 @@ class Engine:
 
     # -- queries -------------------------------------------------------------------------------------------
 
-    def prepare(self, tree: exp.Expr, writable_dirs: list[str] | None = None) -> tuple[str, Any]:
+    def prepare(self, tree: exp.Expr) -> tuple[str, Any]:
         """Resolves and translates a query; returns its DuckDB SQL and the bound (not yet run) relation."""
         tree = name_columns(tree.copy())
         tree = self.session.resolve(tree)
         self.check_cancelled()
-        self.session.open(writable_dirs)
+        self.session.open()
         try:
             text = sqlengine.to_duckdb(tree, "trino", self.session.schema())
         except SqlError as exc:
@@ -168,9 +174,8 @@ class Engine:
         return text, relation
 
     def select(self, tree: exp.Expr) -> Outcome:
-        out_dir = self.ctx.scratch / "out"
-        out_dir.mkdir(exist_ok=True)
-        text, relation = self.prepare(tree, [str(out_dir)])
+        out_dir = self.output_dir()
+        text, relation = self.prepare(tree)
         names, types = list(relation.columns), list(relation.types)
         columns = results.column_info(names, types)
         path = out_dir / "result.csv"

@@ -300,7 +300,7 @@ class IcebergStatements:
         scan = next(s for s in session.scans if s.view == resolved.name)
         assert scan.iceberg is not None
         scan.pseudo.add("$path")
-        session.open([])
+        session.open()
         schema = session.schema()
         data_columns = dict(schema.get(resolved.name, {}))
         schema[resolved.name] = {**data_columns, "$path": "VARCHAR"}
@@ -623,7 +623,7 @@ class IcebergStatements:
         """The table's current snapshot, planned and opened as a view in this statement's session."""
         session = self.engine.session
         tree = session.resolve(exp.select("*").from_(exp.table_(name, db=database)))
-        session.open([])
+        session.open()
         found = tree.find(exp.Table)
         assert found is not None
         return next(s for s in session.scans if s.view == found.name)

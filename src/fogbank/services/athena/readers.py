@@ -15,7 +15,7 @@ import functools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,9 @@ def empty_relation(columns: Columns) -> str:
     return f"SELECT {', '.join(exprs)} WHERE false"
 
 
+AVRO_MISSING = "NOT_SUPPORTED: Avro needs the duckdb-extension-avro package, which is not installed"
+
+
 @functools.cache
 def avro_extension() -> Path | None:
     """Where the installed DuckDB avro extension is, if its package is installed."""
@@ -55,22 +58,23 @@ def avro_extension() -> Path | None:
     return found[0] if found else None
 
 
-def load_avro(conn: duckdb.DuckDBPyConnection) -> None:
-    """Makes read_avro and COPY ... (FORMAT AVRO) available; call before the connection is locked down."""
+def load_avro(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Makes read_avro and COPY ... (FORMAT AVRO) available if the package is installed; whether it is.
+    Call before the connection is locked down (a locked database loads no extension)."""
     extension = avro_extension()
     if extension is None:
-        raise QueryFailed("NOT_SUPPORTED: Avro needs the duckdb-extension-avro package, which is not installed")
+        return False
     try:
         conn.execute(f"LOAD {quote_literal(str(extension))}")
-    except duckdb.Error as exc:
-        raise QueryFailed(f"GENERIC_INTERNAL_ERROR: cannot load the Avro reader: {_first_line(exc)}", 1,
-                          401) from exc
+    except duckdb.Error:
+        return False
+    return True
 
 
-def prepare_connection(conn: duckdb.DuckDBPyConnection, storages: Iterable[StorageFormat | None]) -> None:
-    """Loads what the formats a statement reads need, before the connection is locked down."""
-    if any(storage is not None and storage.kind == "avro" for storage in storages):
-        load_avro(conn)
+def require_avro(available: bool) -> None:
+    """Fails a statement that reads or writes Avro on a database without the Avro reader."""
+    if not available:
+        raise QueryFailed(AVRO_MISSING)
 
 
 def relation_sql(conn: duckdb.DuckDBPyConnection, storage: StorageFormat, files: list[str], columns: Columns,

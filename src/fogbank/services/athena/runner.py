@@ -20,8 +20,8 @@ from typing import Any
 
 import duckdb
 
-from fogbank.engines.sql import WarmConnections
 from fogbank.services.athena import results
+from fogbank.services.athena.databases import QueryDatabases
 from fogbank.services.athena.engine import Engine, ExecContext, Outcome
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.statements import expand, run
@@ -79,9 +79,10 @@ class QueryRunner:
         scratch_root.mkdir(parents=True, exist_ok=True)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-query")
         self.publishers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-publish")
-        # One ready connection per worker, plus one for a partition-pruning connection.
-        self.connections = WarmConnections(workers + 1, threads=threads_per_query, memory_limit=memory_limit)
-        self.pool.submit(self.connections.fill)
+        # A database made ahead for each worker, and as many kept for the accounts that ran last.
+        self.databases = QueryDatabases(scratch_root / "databases", ready=workers, idle=workers,
+                                        threads=threads_per_query, memory_limit=memory_limit)
+        self.pool.submit(self.databases.fill)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -105,7 +106,7 @@ class QueryRunner:
                 running.interrupt()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.publishers.shutdown(wait=True)
-        self.connections.close()
+        self.databases.close()
 
     # -- control ---------------------------------------------------------------------------------------------
 
@@ -147,7 +148,7 @@ class QueryRunner:
             with self._lock:
                 self._running.pop(query_id, None)
             if not self._closed:
-                self.connections.fill()  # the query has ended: its client no longer waits on this worker
+                self.databases.fill()  # the query has ended: its client no longer waits on this worker
 
     def _run(self, scope: Scope, query_id: str, running: _Running, scratch: Path) -> None:
         started = time.time()
@@ -172,8 +173,11 @@ class QueryRunner:
             prepared=lambda name: (self.store.get(PREPARED, scope, name, parent=workgroup) or {}).get(
                 "QueryStatement"),
             threads=self.threads_per_query, memory_limit=self.memory_limit, cancelled=running.cancelled,
-            on_connection=running.attach, connect=self.connections.take)
+            on_connection=running.attach)
         engine: Engine | None = None
+        database = self.databases.take(scope[0])
+        ctx.query_database = database
+        healthy = False
         try:  # the engine is closed after the final state is recorded: its client need not wait for that
             try:
                 self._check_output(scope, output)
@@ -190,11 +194,16 @@ class QueryRunner:
                 reason = engine.session.public_text(failure.reason) if engine is not None else failure.reason
                 self._finish(scope, query_id, "FAILED", reason=reason, category=failure.category,
                              error_type=failure.error_type, retryable=failure.retryable, started=started)
+                healthy = True  # a statement that fails cleanly leaves nothing behind but its own connection
                 return
             self._finish(scope, query_id, "SUCCEEDED", outcome=outcome, started=started, published=publish)
+            healthy = True
         finally:
             if engine is not None:
                 engine.close()
+            # A statement that broke unexpectedly, or was stopped, may have left the database mid-way: it is
+            # not lent again.
+            self.databases.give_back(database, healthy and not running.cancelled.is_set())
 
     def _check_output(self, scope: Scope, output: str) -> None:
         try:

@@ -9,8 +9,8 @@ and creates the views the translated statement reads. DataScannedInBytes is the 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from fogbank.engines import sql as sqlengine
 from fogbank.engines.sql import SqlError, duckdb_type, quote_ident, type_sql
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.projection import is_projected, project_partitions
-from fogbank.services.athena.readers import prepare_connection, relation_sql
+from fogbank.services.athena.readers import relation_sql, require_avro
 from fogbank.services.athena.tables import TableInfo, partition_location, table_info
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import EntityNotFoundException
@@ -31,6 +31,7 @@ from fogbank.services.s3.local_access import S3LocalAccess, S3LocalError, split_
 
 if TYPE_CHECKING:  # pyiceberg loads with the first Iceberg table a query reads, not at start
     from fogbank.services.athena import iceberg_scan
+    from fogbank.services.athena.databases import QueryDatabase
     from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
 
 PSEUDO_COLUMNS = {"$path": "VARCHAR", "$file_size": "BIGINT", "$file_modified_time": "TIMESTAMP WITH TIME ZONE"}
@@ -77,8 +78,7 @@ class QuerySession:
     """The tables one statement reads, and the locked-down DuckDB connection it runs on."""
 
     def __init__(self, account: str, region: str, catalog: GlueCatalog, s3: S3LocalAccess, scratch: Path,
-                 conn: duckdb.DuckDBPyConnection, default_db: str,
-                 connect: Callable[[], duckdb.DuckDBPyConnection] | None = None) -> None:
+                 conn: duckdb.DuckDBPyConnection, default_db: str, database: QueryDatabase) -> None:
         self.account = account
         self.region = region
         self.catalog = catalog
@@ -92,7 +92,7 @@ class QuerySession:
         self._file_names = itertools.count()
         self._opened = False
         self._pruner: duckdb.DuckDBPyConnection | None = None
-        self._connect = connect
+        self.database = database
         # What this statement has already read of the catalog and of S3, by table and by folder: a table
         # named twice (a self-join, a subquery) is looked up and linked once, from one snapshot.
         self._tables: dict[tuple[str, str], TableInfo] = {}
@@ -220,10 +220,9 @@ class QuerySession:
         planned.iceberg = found
         planned.info = replace(info, columns=[(c.name, c.hive_type) for c in found.columns])
         for uri, size in found.files:
-            name = f"f{next(self._file_names)}_{planned.view}"
             try:
                 bucket, key = split_uri(uri)
-                local = self.s3.materialize(self.account, bucket, key, self.scratch, name)
+                local = self.database.link(self.s3, bucket, key)
             except S3LocalError as exc:
                 raise QueryFailed(f"ICEBERG_MISSING_DATA: data file of {info.qualified} is missing: {uri}") from exc
             planned.files.append(FileRef(str(local), uri, size, 0.0, []))
@@ -290,9 +289,8 @@ class QuerySession:
                 continue
             if any(part.startswith(_HIDDEN_PREFIXES) for part in relative.split("/")):
                 continue
-            name = f"f{next(self._file_names)}_{view}"
             try:
-                local = self.s3.materialize(self.account, bucket, obj.key, self.scratch, name)
+                local = self.database.link(self.s3, bucket, obj.key)
             except S3LocalError:
                 continue  # deleted since the listing: not part of this query's snapshot
             files.append(FileRef(str(local), obj.uri, obj.size, obj.modified, values, obj.etag))
@@ -361,15 +359,9 @@ class QuerySession:
         return [p for i, p in enumerate(partitions) if i in kept]
 
     def _pruning_connection(self) -> duckdb.DuckDBPyConnection:
-        """A separate, file-less connection: pruning predicates come from the query text."""
+        """A separate connection (no views of this statement): pruning predicates come from the query text."""
         if self._pruner is None:
-            if self._connect is None:
-                self._pruner = sqlengine.connect(threads=1, memory_limit="256MB")
-            else:
-                self._pruner = self._connect()
-                self._pruner.execute("SET threads = 1")
-                self._pruner.execute("SET memory_limit = '256MB'")
-            sqlengine.lock_down(self._pruner, [])
+            self._pruner = self.database.session()
         return self._pruner
 
     # -- information_schema ----------------------------------------------------------------------------------
@@ -403,14 +395,13 @@ class QuerySession:
 
     # -- phase 2: open ---------------------------------------------------------------------------------------
 
-    def open(self, writable_dirs: list[str] | None = None) -> None:
-        """Locks the connection to this query's files and creates its views."""
+    def open(self) -> None:
+        """Creates the views of this query's tables (their files are linked into the database's folder)."""
         if self._opened:
             return
         self._opened = True
-        paths = [f.local for scan in self.scans for f in scan.files]
-        prepare_connection(self.conn, [scan.info.storage for scan in self.scans])
-        sqlengine.lock_down(self.conn, paths, writable_dirs or [])
+        if any(scan.info.storage is not None and scan.info.storage.kind == "avro" for scan in self.scans):
+            require_avro(self.database.avro)
         for view, columns, rows in self._pending_tables:
             cols = ", ".join(f"{quote_ident(c)} {'BIGINT' if c == 'ordinal_position' else 'VARCHAR'}"
                              for c in columns)
@@ -483,11 +474,12 @@ class QuerySession:
         for scan in self.scans:
             for ref in scan.files:
                 text = text.replace(ref.local, ref.uri)
-        return text.replace(str(self.scratch), "<scratch>")
+        return text.replace(str(self.database.root), "<scratch>").replace(str(self.scratch), "<scratch>")
 
     def close(self) -> None:
         if self._pruner is not None:
-            self._pruner.close()
+            with contextlib.suppress(duckdb.Error):
+                self._pruner.close()
             self._pruner = None
 
 

@@ -20,7 +20,7 @@ from fogbank.engines.sql import duckdb_type, quote_ident
 from fogbank.services.athena.ddl import Ddl, _lit, storage_descriptor
 from fogbank.services.athena.engine import Engine, Outcome, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.readers import load_avro
+from fogbank.services.athena.readers import require_avro
 from fogbank.services.athena.tables import ICEBERG_PROPERTIES, TableInfo, partition_location, table_info
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
@@ -91,8 +91,8 @@ class Writes:
         assert query is not None
         with_data = not isinstance(node.args.get("with_data"), bool) or node.args.get("with_data") is not False
         if fmt == "AVRO":
-            load_avro(self.engine.conn)
-        text, relation = self.engine.prepare(query, [str(self._out_dir())])
+            require_avro(self.engine.database.avro)
+        text, relation = self.engine.prepare(query)
         names, types = list(relation.columns), list(relation.types)
         columns = [(n.lower(), hive_type_of(t)) for n, t in zip(names, types, strict=True)]
         missing = [p for p in partition_by if p not in [c for c, _ in columns]]
@@ -140,8 +140,8 @@ class Writes:
         query = node.args.get("expression")
         assert query is not None
         if info.storage.kind == "avro":
-            load_avro(self.engine.conn)
-        text, relation = self.engine.prepare(query, [str(self._out_dir())])
+            require_avro(self.engine.database.avro)
+        text, relation = self.engine.prepare(query)
         width = len(relation.columns)
         order = listed if listed is not None else [n for n, _ in all_columns]
         if width != len(order):
@@ -210,7 +210,7 @@ class Writes:
             props["write_compression"] = props["compression"]
         self._require_empty(location, location)
         partition_by = [p.lower() for p in props.get("partitioned_by") or []]
-        sql_text, _ = self.engine.prepare(query, [str(self._out_dir())])
+        sql_text, _ = self.engine.prepare(query)
         count, written, _ = self._write(sql_text, location, fmt, partition_by, props)
         return Outcome("DML", "UNLOAD", update_count=count, written=written,
                        scanned_bytes=self.engine.session.scanned_bytes)
@@ -218,9 +218,7 @@ class Writes:
     # -- shared --------------------------------------------------------------------------------------------
 
     def _out_dir(self) -> Path:
-        path = self.ctx.scratch / "out"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return self.engine.output_dir()
 
     def _require_empty(self, location: str, what: str) -> None:
         try:

@@ -11,6 +11,7 @@ readers pick the decompression codec from it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -131,6 +132,39 @@ class S3LocalAccess:
         with open(path, "wb") as out:
             for chunk in iter_range(self.store.blobs, content, 0, content.size):
                 out.write(chunk)
+        return path
+
+    def link(self, account: str, bucket: str, key: str, folder: Path) -> Path:
+        """A file in `folder` holding the object's current bytes, named after that version's identity.
+
+        Unlike `materialize`, the name is the same every time while the version stays current (and new
+        once its bytes change), so a folder kept between statements holds each version once and a reader
+        may cache what it learnt about a file by its name. The name is derived, never taken from the key.
+        """
+        target = self.bucket(account, bucket)
+        version = self.store.get_object(target.id, key, with_content=True)
+        if version is None or version.delete_marker or version.content is None:
+            raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}")
+        identity = f"{target.id}\0{key}\0{version.version_id}\0{version.etag}\0{version.modified!r}\0{version.size}"
+        path = folder / ("o" + hashlib.sha256(identity.encode()).hexdigest()[:40] + scratch_suffix(key))
+        if path.exists():
+            return path
+        content = version.content
+        if content.inline is None and len(content.segments) == 1:
+            try:
+                os.link(self.store.blobs.path(content.segments[0].blob_id), path)
+                return path
+            except FileExistsError:
+                return path
+            except FileNotFoundError:
+                raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}") from None
+            except OSError:
+                pass  # another filesystem: fall through to a copy
+        partial = path.with_name(path.name + ".part")
+        with open(partial, "wb") as out:
+            for chunk in iter_range(self.store.blobs, content, 0, content.size):
+                out.write(chunk)
+        os.replace(partial, path)  # never a half-written file under the name a later statement trusts
         return path
 
     def read(self, account: str, bucket: str, key: str) -> bytes:

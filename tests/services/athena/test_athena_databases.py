@@ -1,0 +1,102 @@
+"""DuckDB databases reused between statements: each statement sees the objects as they are when it runs, its
+temporary views end with it, and a database serves one account only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+from tests.services.athena.conftest import Athena, parquet_bytes
+
+from fogbank.services.athena import databases
+from fogbank.services.athena.databases import QueryDatabases
+
+
+def _table(athena: Athena, s3: Any, bucket: str, name: str) -> None:
+    athena.execute(f"CREATE EXTERNAL TABLE {name} (id bigint, word string) STORED AS PARQUET "
+                   f"LOCATION 's3://{bucket}/{name}/'")
+
+
+def _data(athena: Athena, sql: str) -> list[list[str | None]]:
+    return athena.rows(sql)[1:]  # the header row dropped
+
+
+def test_each_statement_reads_the_objects_current_when_it_runs(athena: Athena, s3: Any, bucket: str) -> None:
+    _table(athena, s3, bucket, "words")
+    s3.put_object(Bucket=bucket, Key="words/a.parquet",
+                  Body=parquet_bytes(pa.table({"id": [1, 2], "word": ["one", "two"]})))
+    assert _data(athena, "SELECT id, word FROM words ORDER BY id") == [["1", "one"], ["2", "two"]]
+    # The same key with new bytes, a second object, then the first deleted: every query sees its own moment.
+    s3.put_object(Bucket=bucket, Key="words/a.parquet",
+                  Body=parquet_bytes(pa.table({"id": [1, 2, 3], "word": ["uno", "dos", "tres"]})))
+    assert _data(athena, "SELECT id, word FROM words ORDER BY id") == [["1", "uno"], ["2", "dos"], ["3", "tres"]]
+    s3.put_object(Bucket=bucket, Key="words/b.parquet", Body=parquet_bytes(pa.table({"id": [9], "word": ["nine"]})))
+    assert _data(athena, "SELECT count(*), sum(id) FROM words") == [["4", "15"]]
+    s3.delete_object(Bucket=bucket, Key="words/a.parquet")
+    assert _data(athena, "SELECT id, word FROM words") == [["9", "nine"]]
+    # A broken query in between leaves the next one unharmed.
+    assert "COLUMN_NOT_FOUND" in athena.fail("SELECT nope FROM words")
+    assert _data(athena, "SELECT word FROM words") == [["nine"]]
+
+
+def test_a_statement_cannot_name_files_on_its_own(athena: Athena, s3: Any, bucket: str) -> None:
+    _table(athena, s3, bucket, "secret")
+    s3.put_object(Bucket=bucket, Key="secret/a.parquet", Body=parquet_bytes(pa.table({"id": [1], "word": ["x"]})))
+    assert _data(athena, "SELECT word FROM secret") == [["x"]]
+    for sql in ("SELECT * FROM read_text('/etc/passwd')", "SELECT * FROM read_csv('/etc/hostname')"):
+        assert "file system operations are disabled by configuration" in athena.fail(sql)
+
+
+def test_a_database_serves_one_account_and_is_retired_when_worn(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = QueryDatabases(tmp_path / "dbs", ready=1, idle=2, threads=1, memory_limit="256MB")
+    try:
+        pool.fill()
+        first = pool.take("111111111111")
+        cursor = first.session()
+        cursor.execute("CREATE TEMP VIEW v AS SELECT 42 AS answer")
+        (first.output_dir("q1") / "result.csv").write_text("x")
+        cursor.close()
+        pool.give_back(first)
+        assert list(first.outputs.iterdir()) == []  # a statement's outputs end with it
+
+        other = pool.take("222222222222")
+        assert other is not first  # never lent to another account
+        again = pool.take("111111111111")
+        assert again is first
+        with pytest.raises(duckdb.CatalogException):
+            again.session().execute("SELECT * FROM v")  # temporary views died with their connection
+        pool.give_back(again)
+        pool.give_back(other)
+
+        monkeypatch.setattr(databases, "IDLE_SECONDS", -1.0)
+        fresh = pool.take("111111111111")
+        assert fresh is not first and not first.root.exists()  # idle too long: closed and its folder removed
+        pool.give_back(fresh, healthy=False)
+        assert not fresh.root.exists()
+    finally:
+        pool.close()
+
+
+def test_a_locked_database_reads_and_writes_only_its_own_folders(tmp_path: Path) -> None:
+    pool = QueryDatabases(tmp_path / "dbs", ready=0, idle=1, threads=1, memory_limit="256MB")
+    outside = tmp_path / "outside.csv"
+    outside.write_text("a\n1\n")
+    try:
+        database = pool.take("111111111111")
+        cursor = database.session()
+        with pytest.raises(duckdb.PermissionException):
+            cursor.execute(f"SELECT * FROM read_csv('{outside}')")
+        with pytest.raises(duckdb.PermissionException):
+            cursor.execute(f"COPY (SELECT 1) TO '{tmp_path / 'x.csv'}'")
+        with pytest.raises(duckdb.InvalidInputException):
+            cursor.execute("SET enable_external_access = true")
+        cursor.execute(f"COPY (SELECT 1 AS a) TO '{database.output_dir('q') / 'ok.csv'}' (HEADER)")
+        assert cursor.execute(f"SELECT a FROM read_csv('{database.outputs / 'q' / 'ok.csv'}')").fetchall() == [(1,)]
+        cursor.close()
+        pool.give_back(database)
+    finally:
+        pool.close()
