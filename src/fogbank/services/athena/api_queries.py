@@ -123,7 +123,12 @@ class QueryOps(AthenaBase):
 
     @operation("GetQueryExecution")
     def get_query_execution(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:
-        return {"QueryExecution": self._execution(self._query(ctx, req["QueryExecutionId"]))}
+        query_id = req["QueryExecutionId"]
+        doc = self._query(ctx, query_id)
+        if doc["Status"]["State"] in ("QUEUED", "RUNNING"):
+            self.runner.wait_briefly(query_id)
+            doc = self._query(ctx, query_id)
+        return {"QueryExecution": self._execution(doc)}
 
     @operation("BatchGetQueryExecution")
     def batch_get_query_execution(self, ctx: RequestContext, req: dict[str, Any]) -> dict[str, Any]:

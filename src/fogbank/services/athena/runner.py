@@ -48,9 +48,16 @@ def _ms(seconds: float) -> int:
     return max(0, round(seconds * 1000))
 
 
+# GetQueryExecution on an unfinished query answers when the query ends, or after this long at the latest (a
+# round trip well within an AWS API call's own latency); at most this many such calls wait at once.
+STATUS_WAIT_SECONDS = 0.1
+STATUS_WAITERS = 16
+
+
 class _Running:
     def __init__(self) -> None:
         self.cancelled = threading.Event()
+        self.ended = threading.Event()
         self.conn: duckdb.DuckDBPyConnection | None = None
         self.lock = threading.Lock()
 
@@ -85,6 +92,7 @@ class QueryRunner:
         self.pool.submit(self.databases.fill)
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
+        self._waiters = threading.BoundedSemaphore(STATUS_WAITERS)
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -130,6 +138,19 @@ class QueryRunner:
             running = self._running.get(query_id)
         if running is not None:
             running.interrupt()
+            running.ended.set()
+
+    def wait_briefly(self, query_id: str) -> None:
+        """Waits (a little) for a query to end, so that a client polling its state in a tight loop is answered
+        the moment it ends, instead of spending on status calls the CPU the query itself runs on."""
+        with self._lock:
+            running = self._running.get(query_id)
+        if running is None or not self._waiters.acquire(blocking=False):
+            return
+        try:
+            running.ended.wait(STATUS_WAIT_SECONDS)
+        finally:
+            self._waiters.release()
 
     # -- one query -------------------------------------------------------------------------------------------
 
@@ -295,3 +316,7 @@ class QueryRunner:
                     stats["DataManifestLocation"] = published["manifest"]
 
         self.store.update(QUERY, scope, query_id, change)
+        with self._lock:
+            running = self._running.get(query_id)
+        if running is not None:
+            running.ended.set()
