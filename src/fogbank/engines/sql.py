@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import re
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -255,15 +257,62 @@ def to_duckdb(tree: exp.Expr, read_dialect: str, schema: Schema | None = None,
     type-dependent fixes (date arithmetic on DATE stays DATE) apply; without one, or when qualification
     fails, the tree is translated as it is.
     """
+    fixes = _FIXES.get(read_dialect, ())
+    try:
+        key: tuple[Any, ...] | None = (read_dialect, tree.sql(read_dialect), _schema_key(schema), qualify_columns,
+                                       id(fixes))
+    except (UnsupportedError, ValueError):
+        key = None
+    if key is not None:
+        found = _TRANSLATIONS.get(key)
+        if found is not None:
+            return found
     tree = tree.copy()
     if schema is not None and qualify_columns:
         tree = _annotate(tree, read_dialect, schema, types=_needs_types(tree, read_dialect))
-    for fix in _FIXES.get(read_dialect, ()):
+    for fix in fixes:
         tree = _rewrite(tree, fix)
     try:
-        return tree.sql("duckdb", unsupported_level=ErrorLevel.RAISE)
+        text = tree.sql("duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
         raise SqlError(str(exc).split("\n")[0], "NOT_SUPPORTED") from exc
+    if key is not None:
+        _TRANSLATIONS.put(key, text)
+    return text
+
+
+def _schema_key(schema: Schema | None) -> tuple[Any, ...] | None:
+    if schema is None:
+        return None
+    return tuple((table, tuple(columns.items())) for table, columns in schema.items())
+
+
+class _Translations:
+    """Translations of recently seen statements. A tree is known by its own SQL text (with the schema it was
+    typed with): writing that text is several times cheaper than qualifying, typing and fixing the tree
+    again, which a dashboard or a client re-running its queries would otherwise pay every time."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._found: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], text: str) -> None:
+        with self._lock:
+            self._found[key] = text
+            self._found.move_to_end(key)
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
+
+
+_TRANSLATIONS = _Translations()
 
 
 def _rewrite(tree: exp.Expr, fix: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import duckdb
@@ -27,8 +28,6 @@ def run(conn: duckdb.DuckDBPyConnection, query: str) -> tuple[object, ...]:
 
 
 def test_date_functions_keep_trino_types_and_semantics(conn: duckdb.DuckDBPyConnection) -> None:
-    import datetime
-
     assert run(conn, "SELECT date_add('day', 30, d), date_trunc('month', d), date_add('hour', 2, ts) FROM t") == (
         datetime.date(2024, 4, 4), datetime.date(2024, 3, 1), datetime.datetime(2024, 3, 5, 12, 11, 12))
     assert run(conn, "SELECT date_diff('day', TIMESTAMP '2024-01-01 23:00', TIMESTAMP '2024-01-02 01:00'), "
@@ -95,3 +94,26 @@ def test_bare_decimals_take_trino_types() -> None:
     assert "DECIMAL(4, 2)" in sql.translate("SELECT DECIMAL '12.50'", "athena")
     assert "DECIMAL(38, 0)" in sql.translate("SELECT CAST('1.5' AS DECIMAL)", "trino")
     assert "DECIMAL(10, 2)" in sql.translate("SELECT CAST('1.5' AS DECIMAL(10, 2))", "trino")
+
+
+def test_a_repeated_statement_is_translated_once_per_schema(conn: duckdb.DuckDBPyConnection,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    annotate = sql._annotate
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return annotate(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sql, "_annotate", counting)
+    query = "SELECT date_add('day', 1, x) FROM t2"
+    as_date = {"t2": {"x": "DATE"}}
+    first = sql.translate(query, "trino", as_date)
+    assert sql.translate(query, "trino", as_date) == first
+    assert len(calls) == 1  # the second time came from the cache
+    # The same text over a TIMESTAMP column is another translation: the key holds the schema too.
+    as_timestamp = sql.translate(query, "trino", {"t2": {"x": "TIMESTAMP"}})
+    assert len(calls) == 2
+    conn.execute("CREATE TABLE t2 AS SELECT DATE '2024-02-28' AS x")
+    assert conn.execute(first).fetchone() == (datetime.date(2024, 2, 29),)
+    assert first != as_timestamp
