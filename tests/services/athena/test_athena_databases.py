@@ -100,3 +100,38 @@ def test_a_locked_database_reads_and_writes_only_its_own_folders(tmp_path: Path)
         pool.give_back(database)
     finally:
         pool.close()
+
+
+def test_partitions_and_paths_stay_current_between_statements(athena: Athena, s3: Any, bucket: str) -> None:
+    athena.execute(f"CREATE EXTERNAL TABLE parts (id bigint) PARTITIONED BY (day string) STORED AS PARQUET "
+                   f"LOCATION 's3://{bucket}/parts/'")
+    s3.put_object(Bucket=bucket, Key="parts/day=1/a.parquet", Body=parquet_bytes(pa.table({"id": [1]})))
+    athena.execute("MSCK REPAIR TABLE parts")
+    sql = 'SELECT day, id, "$path" FROM parts ORDER BY day'
+    assert _data(athena, sql) == [["1", "1", f"s3://{bucket}/parts/day=1/a.parquet"]]
+    assert _data(athena, sql) == [["1", "1", f"s3://{bucket}/parts/day=1/a.parquet"]]
+    s3.put_object(Bucket=bucket, Key="parts/day=2/b.parquet", Body=parquet_bytes(pa.table({"id": [2]})))
+    athena.execute("ALTER TABLE parts ADD PARTITION (day='2')")
+    assert _data(athena, sql) == [["1", "1", f"s3://{bucket}/parts/day=1/a.parquet"],
+                                  ["2", "2", f"s3://{bucket}/parts/day=2/b.parquet"]]
+    assert _data(athena, "SELECT sum(id) FROM parts WHERE day = '2'") == [["2"]]
+
+
+def test_shared_views_beyond_the_limit_are_dropped_oldest_first(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(databases, "MAX_VIEWS", 2)
+    pool = QueryDatabases(tmp_path / "dbs", ready=0, idle=1, threads=1, memory_limit="256MB")
+    try:
+        database = pool.take("111111111111")
+        cursor = database.session()
+        for name in ("fb_va", "fb_vb", "fb_vc"):
+            cursor.execute(f"CREATE VIEW {name} AS SELECT 1 AS x")
+            database.add_view(name, cursor)
+        assert database.has_view("fb_vb") and database.has_view("fb_vc") and not database.has_view("fb_va")
+        with pytest.raises(duckdb.CatalogException):
+            cursor.execute("SELECT * FROM fb_va")
+        assert cursor.execute("SELECT x FROM fb_vc").fetchall() == [(1,)]
+        cursor.close()
+        pool.give_back(database)
+    finally:
+        pool.close()

@@ -19,6 +19,7 @@ import logging
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import duckdb
@@ -34,6 +35,8 @@ IDLE_SECONDS = 120.0
 # ... or once this many objects are linked into it, or it has served this many statements.
 MAX_LINKS = 20_000
 MAX_USES = 2_000
+# Shared views (and their tables of files) kept per database, the least recently used dropped first.
+MAX_VIEWS = 256
 
 
 class QueryDatabase:
@@ -56,6 +59,7 @@ class QueryDatabase:
             raise
         self.account: str | None = None
         self.linked: set[str] = set()
+        self._views: OrderedDict[str, None] = OrderedDict()
         self.uses = 0
         self.idle_since = time.monotonic()
 
@@ -75,6 +79,21 @@ class QueryDatabase:
         path = s3.link(self.account, bucket, key, self.inputs)
         self.linked.add(path.name)
         return path
+
+    def has_view(self, name: str) -> bool:
+        """Whether a shared view of this name was made (see QuerySession.open); it then counts as just used."""
+        if name in self._views:
+            self._views.move_to_end(name)
+            return True
+        return False
+
+    def add_view(self, name: str, conn: duckdb.DuckDBPyConnection) -> None:
+        """Records a shared view made through `conn`, dropping the least recently used beyond MAX_VIEWS."""
+        self._views[name] = None
+        while len(self._views) > MAX_VIEWS:
+            old, _ = self._views.popitem(last=False)
+            conn.execute(f"DROP VIEW IF EXISTS {old}")
+            conn.execute(f"DROP TABLE IF EXISTS {old}_files")
 
     def worn_out(self, now: float) -> bool:
         return (self.uses >= MAX_USES or now - self.idle_since > IDLE_SECONDS

@@ -160,7 +160,11 @@ class Engine:
         tree = name_columns(tree.copy())
         tree = self.session.resolve(tree)
         self.check_cancelled()
-        self.session.open()
+        renamed = self.session.open(shared=True)
+        for table in tree.find_all(exp.Table):  # the views of this statement's tables, shared or not
+            shared = renamed.get(table.name) if not table.args.get("db") else None
+            if shared is not None:
+                table.set("this", exp.to_identifier(shared))
         try:
             text = sqlengine.to_duckdb(tree, "trino", self.session.schema())
         except SqlError as exc:

@@ -10,6 +10,7 @@ and creates the views the translated statement reads. DataScannedInBytes is the 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -34,6 +35,8 @@ if TYPE_CHECKING:  # pyiceberg loads with the first Iceberg table a query reads,
     from fogbank.services.athena.databases import QueryDatabase
     from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
 
+# Stands for a shared view's name while the statements that make it are hashed into that name.
+_PLACEHOLDER = "fb_v_placeholder"
 PSEUDO_COLUMNS = {"$path": "VARCHAR", "$file_size": "BIGINT", "$file_modified_time": "TIMESTAMP WITH TIME ZONE"}
 DEFAULT_CATALOG = "awsdatacatalog"
 _MAX_VIEW_DEPTH = 16
@@ -395,10 +398,14 @@ class QuerySession:
 
     # -- phase 2: open ---------------------------------------------------------------------------------------
 
-    def open(self) -> None:
-        """Creates the views of this query's tables (their files are linked into the database's folder)."""
+    def open(self, shared: bool = False) -> dict[str, str]:
+        """Creates the views of this query's tables (their files are linked into the database's folder).
+
+        With `shared`, a table's view is kept in the database under a name derived from everything it reads
+        (files, columns, format), so the next statement over the same objects finds it made; the scans are
+        renamed, and the returned {old name: new name} is for the statement's tree."""
         if self._opened:
-            return
+            return {}
         self._opened = True
         if any(scan.info.storage is not None and scan.info.storage.kind == "avro" for scan in self.scans):
             require_avro(self.database.avro)
@@ -409,10 +416,33 @@ class QuerySession:
             if rows:
                 self.conn.executemany(f"INSERT INTO {view} VALUES ({', '.join('?' * len(columns))})",
                                       [list(r) for r in rows])
+        renamed: dict[str, str] = {}
         for scan in self.scans:
-            self._create_view(scan)
+            keep = shared and (scan.info.storage is None or scan.info.storage.kind != "orc")  # ORC: Arrow per cursor
+            statements = self._view_statements(scan, _PLACEHOLDER if keep else scan.view, temporary=not keep)
+            if not keep:
+                for sql, batch in statements:
+                    self._execute(sql, batch)
+                continue
+            digest = hashlib.sha256(repr(statements).encode()).hexdigest()[:24]
+            name = f"fb_v{digest}"
+            if not self.database.has_view(name):
+                for sql, batch in statements:
+                    self._execute(sql.replace(_PLACEHOLDER, name), batch)
+                self.database.add_view(name, self.conn)
+            renamed[scan.view] = name
+            scan.view = name
+        return renamed
 
-    def _create_view(self, scan: PlannedScan) -> None:
+    def _execute(self, sql: str, rows: list[list[Any]] | None) -> None:
+        if rows is None:
+            self.conn.execute(sql)
+        elif rows:
+            self.conn.executemany(sql, rows)
+
+    def _view_statements(self, scan: PlannedScan, view: str,
+                         temporary: bool) -> list[tuple[str, list[list[Any]] | None]]:
+        """The statements that make a scan's view (and its table of files, for partitions and "$path")."""
         info = scan.info
         assert info.storage is not None
         if scan.iceberg is not None:
@@ -422,22 +452,23 @@ class QuerySession:
         else:
             relation = relation_sql(self.conn, info.storage, [f.local for f in scan.files], info.columns,
                                     f"{scan.view}_arrow", [f.identity for f in scan.files])
+        kind = "TEMP " if temporary else ""
         data_cols = [f"d.{quote_ident(name)}" for name, _ in info.columns]
         if not info.partition_keys and not scan.pseudo:
-            self.conn.execute(f"CREATE TEMP VIEW {scan.view} AS SELECT {', '.join(data_cols)} FROM ({relation}) d")
-            return
-        files_table = f"{scan.view}_files"
+            return [(f"CREATE OR REPLACE {kind}VIEW {view} AS SELECT {', '.join(data_cols)} FROM ({relation}) d",
+                     None)]
+        files_table = f"{view}_files"
         part_cols = ", ".join(f"{quote_ident('p_' + k)} VARCHAR" for k, _ in info.partition_keys)
-        self.conn.execute(f"CREATE TEMP TABLE {files_table} (fb_file VARCHAR, fb_path VARCHAR, fb_size BIGINT, "
-                          f"fb_modified DOUBLE{', ' + part_cols if part_cols else ''})")
-        if scan.files:
-            marks = ", ".join("?" * (4 + len(info.partition_keys)))
-            rows = []
-            for f in scan.files:
-                values = [None if v == "__HIVE_DEFAULT_PARTITION__" else v for v in f.values]
-                values += [None] * (len(info.partition_keys) - len(values))
-                rows.append([f.local, f.uri, f.size, f.modified, *values])
-            self.conn.executemany(f"INSERT INTO {files_table} VALUES ({marks})", rows)
+        statements: list[tuple[str, list[list[Any]] | None]] = [(
+            f"CREATE OR REPLACE {kind}TABLE {files_table} (fb_file VARCHAR, fb_path VARCHAR, fb_size BIGINT, "
+            f"fb_modified DOUBLE{', ' + part_cols if part_cols else ''})", None)]
+        rows = []
+        for f in scan.files:
+            values: list[Any] = [None if v == "__HIVE_DEFAULT_PARTITION__" else v for v in f.values]
+            values += [None] * (len(info.partition_keys) - len(values))
+            rows.append([f.local, f.uri, f.size, f.modified, *values])
+        marks = ", ".join("?" * (4 + len(info.partition_keys)))
+        statements.append((f"INSERT INTO {files_table} VALUES ({marks})", rows))
         exprs = list(data_cols)
         for key, hive in info.partition_keys:
             exprs.append(f"TRY_CAST(f.{quote_ident('p_' + key)} AS {duckdb_type(hive)}) AS {quote_ident(key)}")
@@ -447,8 +478,9 @@ class QuerySession:
             exprs.append('f.fb_size AS "$file_size"')
         if "$file_modified_time" in scan.pseudo:
             exprs.append('to_timestamp(f.fb_modified) AS "$file_modified_time"')
-        self.conn.execute(f"CREATE TEMP VIEW {scan.view} AS SELECT {', '.join(exprs)} FROM ({relation}) d "
-                          f"JOIN {files_table} f ON d.fb_file = f.fb_file")
+        statements.append((f"CREATE OR REPLACE {kind}VIEW {view} AS SELECT {', '.join(exprs)} FROM ({relation}) d "
+                           f"JOIN {files_table} f ON d.fb_file = f.fb_file", None))
+        return statements
 
     # -- schema for the translator ---------------------------------------------------------------------------
 
