@@ -86,6 +86,7 @@ def connect(threads: int = 2, memory_limit: str = "2GB", temp_dir: Path | None =
         conn.execute(macro)
     conn.create_function("fb_sci_double", java_double, ["DOUBLE"], "VARCHAR", side_effects=False)
     conn.create_function("fb_sci_real", java_real, ["FLOAT"], "VARCHAR", side_effects=False)
+    conn.create_function("fb_trino_type", trino_type_name, ["VARCHAR"], "VARCHAR", side_effects=False)
     return conn
 
 
@@ -105,6 +106,34 @@ def lock_down(conn: duckdb.DuckDBPyConnection, allowed_paths: Iterable[str],
         conn.execute("SET allowed_directories = ?", [dirs])
     conn.execute("SET enable_external_access = false")
     conn.execute("SET lock_configuration = true")
+
+
+_TRINO_TYPE_FIXES = (
+    (re.compile(r"\btimestamp_s\b"), "timestamp(0)"),
+    (re.compile(r"\btimestamp_ms\b"), "timestamp(3)"),
+    (re.compile(r"\btimestamp_ns\b"), "timestamp(9)"),
+    (re.compile(r"\btimestamp\b(?!\()"), "timestamp(3)"),  # Athena's timestamps are Trino's timestamp(3)
+    (re.compile(r"(?<!with )\btime\b(?!\()"), "time(3)"),
+    (re.compile(r"\binterval\b"), "interval day to second"),
+    (re.compile(r",\s+(?=\d)"), ","),  # decimal(10,2)
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def trino_type_name(duckdb_name: str | None) -> str | None:
+    """Trino's name of a DuckDB type, as Trino's typeof() prints it: array(integer), decimal(10,2),
+    row(a integer, b varchar), timestamp(3) with time zone; a NULL of no type is `unknown`."""
+    if duckdb_name is None:
+        return None
+    if duckdb_name in ("NULL", '"NULL"'):
+        return "unknown"
+    try:
+        name = type_sql(duckdb_name, "duckdb", "trino").lower()
+    except SqlError:
+        return duckdb_name.lower()
+    for pattern, replacement in _TRINO_TYPE_FIXES:
+        name = pattern.sub(replacement, name)
+    return name
 
 
 # -- Java number formatting (Trino prints doubles as Java does) --------------------------------------------
@@ -446,6 +475,8 @@ def _trino_functions(node: exp.Expr) -> exp.Expr:
             if name == "format_datetime":
                 return exp.Anonymous(this="strftime", expressions=[node.expressions[0], pattern])
             return exp.Anonymous(this="strptime", expressions=[node.expressions[0], pattern])
+    if isinstance(node, exp.Typeof):  # DuckDB names types its own way: INTEGER[], STRUCT(...), TIMESTAMP
+        return exp.Anonymous(this="fb_trino_type", expressions=[node])
     if isinstance(node, exp.ParseDatetime):
         fmt = node.args.get("format")
         if isinstance(fmt, exp.Literal) and fmt.is_string:

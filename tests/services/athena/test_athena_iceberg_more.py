@@ -541,3 +541,23 @@ def test_rename_keeps_data_history_and_location(athena: Athena, glue: Any, bucke
     assert record["StorageDescriptor"]["Location"] == f"s3://{bucket}/ice/{name}"
     athena.execute(f"INSERT INTO {renamed} VALUES (3)")
     assert athena.rows(f"SELECT count(*) FROM {renamed}")[1] == ["3"]
+
+
+def test_properties_and_metadata_log_entries_tables(athena: Athena, bucket: str) -> None:
+    name = unique("logged")
+    _iceberg(athena, bucket, name, "k string, n int")
+    athena.execute(f"ALTER TABLE {name} SET TBLPROPERTIES ('write_compression'='zstd', 'fb.owner'='ana')")
+    properties = dict(athena.rows(f'SELECT key, value FROM "{name}$properties"')[1:])
+    assert properties["fb.owner"] == "ana"
+    athena.execute(f"INSERT INTO {name} VALUES ('a', 1)")
+    athena.execute(f"INSERT INTO {name} VALUES ('b', 2)")
+    log = athena.rows(f'SELECT file, latest_snapshot_id, latest_schema_id, latest_sequence_number, '
+                      f'typeof(timestamp) FROM "{name}$metadata_log_entries" ORDER BY timestamp, '
+                      f'latest_sequence_number')[1:]
+    snapshots = [r[0] for r in athena.rows(f'SELECT snapshot_id FROM "{name}$snapshots" ORDER BY committed_at')[1:]]
+    assert len(log) >= 4  # created, properties set, two inserts: one metadata file each
+    assert all(row[0].startswith(f"s3://{bucket}/") and row[0].endswith(".metadata.json") for row in log)
+    assert [row[1] for row in log[-2:]] == snapshots  # the last two files made the two snapshots current
+    assert [row[3] for row in log[-2:]] == ["1", "2"]
+    assert log[0][1] is None
+    assert {row[4] for row in log} == {"timestamp(3) with time zone"}

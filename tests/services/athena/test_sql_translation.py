@@ -117,3 +117,13 @@ def test_a_repeated_statement_is_translated_once_per_schema(conn: duckdb.DuckDBP
     conn.execute("CREATE TABLE t2 AS SELECT DATE '2024-02-28' AS x")
     assert conn.execute(first).fetchone() == (datetime.date(2024, 2, 29),)
     assert first != as_timestamp
+
+
+def test_typeof_names_types_as_trino_does(conn: duckdb.DuckDBPyConnection) -> None:
+    assert run(conn, "SELECT typeof(n), typeof(s), typeof(1.5e0), typeof(CAST(n AS DECIMAL(10, 2))), typeof(arr), "
+                     "typeof(d), typeof(ts), typeof(current_timestamp), typeof(NULL) FROM t") == (
+        "integer", "varchar", "double", "decimal(10,2)", "array(integer)", "date", "timestamp(3)",
+        "timestamp(3) with time zone", "unknown")
+    assert run(conn, "SELECT typeof(map(ARRAY['k'], ARRAY[n])), typeof(CAST(ROW(n, s) AS ROW(a integer, b varchar))), "
+                     "typeof(TIMESTAMP '2024-01-01 00:00:00'), typeof(CAST(n AS real)) FROM t") == (
+        "map(varchar, integer)", "row(a integer, b varchar)", "timestamp(0)", "real")

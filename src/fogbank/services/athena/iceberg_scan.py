@@ -105,6 +105,13 @@ def _files(table: Table) -> pa.Table:
     return arrow.drop_columns(empty) if empty else arrow
 
 
+def _properties(table: Table) -> pa.Table:
+    """$properties: the table's properties as (key, value) rows, in key order."""
+    items = sorted(table.metadata.properties.items())
+    return pa.table({"key": pa.array([k for k, _ in items], pa.string()),
+                     "value": pa.array([v for _, v in items], pa.string())})
+
+
 # The metadata tables a query can read as "<table>$<name>", with the columns Athena (Trino) gives them.
 METADATA_TABLES: dict[str, Callable[[Table], pa.Table]] = {
     "snapshots": lambda t: _utc(t.inspect.snapshots(), "committed_at"),
@@ -113,6 +120,8 @@ METADATA_TABLES: dict[str, Callable[[Table], pa.Table]] = {
     "manifests": _manifests,
     "partitions": _partitions,
     "refs": lambda t: t.inspect.refs(),
+    "properties": _properties,
+    "metadata_log_entries": lambda t: _utc(t.inspect.metadata_log_entries(), "timestamp"),
 }
 
 
