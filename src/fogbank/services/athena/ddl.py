@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from fogbank.engines.sql import SqlError, hive_type, parse_type
+from fogbank.engines.sql import SqlError, parse_type
 from fogbank.services.athena.engine import Engine, Outcome
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.tables import (
@@ -25,63 +25,8 @@ from fogbank.services.athena.tables import (
 )
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import AlreadyExistsException, EntityNotFoundException, InvalidInputException
+from fogbank.services.glue.hive_tables import column_defs, external_table_input, literal_text
 from fogbank.services.s3.local_access import S3LocalError, split_uri
-
-_SERDES = {
-    "PARQUET": ("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-                "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"),
-    "ORC": ("org.apache.hadoop.hive.ql.io.orc.OrcInputFormat", "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat",
-            "org.apache.hadoop.hive.ql.io.orc.OrcSerde"),
-    "TEXTFILE": ("org.apache.hadoop.mapred.TextInputFormat",
-                 "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-                 "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"),
-    "JSON": ("org.apache.hadoop.mapred.TextInputFormat", "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-             "org.openx.data.jsonserde.JsonSerDe"),
-    "AVRO": ("org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat",
-             "org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat",
-             "org.apache.hadoop.hive.serde2.avro.AvroSerDe"),
-}
-_SERDES["JSONFILE"] = _SERDES["JSON"]
-
-
-def _lit(node: exp.Expr | None) -> str:
-    if node is None:
-        return ""
-    if isinstance(node, exp.Literal | exp.Var | exp.Identifier):
-        return str(node.this)
-    return node.sql("trino").strip("'")
-
-
-def storage_descriptor(fmt: str, location: str, columns: list[dict[str, Any]],
-                       serde_lib: str | None = None, serde_params: dict[str, str] | None = None,
-                       input_format: str | None = None, output_format: str | None = None) -> dict[str, Any]:
-    defaults = _SERDES.get(fmt.upper(), _SERDES["TEXTFILE"])
-    lib = serde_lib or defaults[2]
-    params = dict(serde_params or {})
-    if lib.endswith("LazySimpleSerDe") and "serialization.format" not in params:
-        params["serialization.format"] = params.get("field.delim", "1")
-    sd: dict[str, Any] = {"Columns": columns, "InputFormat": input_format or defaults[0],
-                          "OutputFormat": output_format or defaults[1], "Compressed": False, "NumberOfBuckets": -1,
-                          "SerdeInfo": {"SerializationLibrary": lib, "Parameters": params},
-                          "BucketColumns": [], "SortColumns": [], "Parameters": {}, "StoredAsSubDirectories": False}
-    if location:
-        sd["Location"] = location
-    return sd
-
-
-def _column_defs(schema: exp.Expr | None) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for col in schema.expressions if schema is not None else []:
-        if not isinstance(col, exp.ColumnDef):
-            continue
-        kind = col.args.get("kind")
-        entry: dict[str, Any] = {"Name": col.name.lower(), "Type": hive_type(kind) if kind else "string"}
-        for constraint in col.args.get("constraints") or []:
-            if isinstance(constraint.kind, exp.CommentColumnConstraint):
-                entry["Comment"] = _lit(constraint.kind.this)
-        out.append(entry)
-    return out
 
 
 class Ddl:
@@ -114,11 +59,11 @@ class Ddl:
         given: dict[str, Any] = {"Name": name}
         for prop in (node.args.get("properties") or exp.Properties(expressions=[])).expressions:
             if isinstance(prop, exp.SchemaCommentProperty):
-                given["Description"] = _lit(prop.this)
+                given["Description"] = literal_text(prop.this)
             elif isinstance(prop, exp.LocationProperty):
-                given["LocationUri"] = _lit(prop.this)
+                given["LocationUri"] = literal_text(prop.this)
             elif isinstance(prop, exp.Property):
-                given.setdefault("Parameters", {})[_lit(prop.this)] = _lit(prop.args.get("value"))
+                given.setdefault("Parameters", {})[literal_text(prop.this)] = literal_text(prop.args.get("value"))
         try:
             self.catalog.create_database(*self.scope, given)
         except AlreadyExistsException:
@@ -157,57 +102,13 @@ class Ddl:
         if not external:
             raise QueryFailed("FAILED: Only external table creation is supported. Use CREATE EXTERNAL TABLE.")
         self._require_db(database)
-        fmt, location = "TEXTFILE", ""
-        serde_lib: str | None = None
-        serde_params: dict[str, str] = {}
-        input_format = output_format = None
-        params: dict[str, str] = {"EXTERNAL": "TRUE"}
-        partition_keys: list[dict[str, Any]] = []
-        description = None
-        for prop in props:
-            if isinstance(prop, exp.FileFormatProperty):
-                inner = prop.this
-                if isinstance(inner, exp.InputOutputFormat):
-                    input_format = _lit(inner.args.get("input_format"))
-                    output_format = _lit(inner.args.get("output_format"))
-                    fmt = _format_of_input(input_format)
-                else:
-                    fmt = _lit(inner).upper()
-            elif isinstance(prop, exp.LocationProperty):
-                location = _lit(prop.this)
-            elif isinstance(prop, exp.RowFormatSerdeProperty):
-                serde_lib = _lit(prop.this)
-                serde = prop.args.get("serde_properties")
-                for item in serde.expressions if serde is not None else []:
-                    serde_params[_lit(item.this)] = _lit(item.args.get("value"))
-            elif isinstance(prop, exp.RowFormatDelimitedProperty):
-                for key, param in (("fields", "field.delim"), ("escaped", "escape.delim"),
-                                   ("collection_items", "collection.delim"), ("map_keys", "mapkey.delim"),
-                                   ("lines", "line.delim"), ("null", "serialization.null.format")):
-                    if prop.args.get(key) is not None:
-                        serde_params[param] = _lit(prop.args[key])
-            elif isinstance(prop, exp.PartitionedByProperty):
-                partition_keys = _column_defs(prop.this)
-            elif isinstance(prop, exp.SchemaCommentProperty):
-                description = _lit(prop.this)
-            elif isinstance(prop, exp.Property):
-                params[_lit(prop.this)] = _lit(prop.args.get("value"))
-        if serde_lib and serde_lib.endswith(("JsonSerDe",)):
-            fmt = "JSON"
-        if fmt == "TEXTFILE" and serde_lib and "CSV" in serde_lib.upper():
-            params.setdefault("classification", "csv")
-        columns = _column_defs(schema)
+        table_input = external_table_input(node, name)
+        location = table_input["StorageDescriptor"].get("Location", "")
         if location:
             try:
                 split_uri(location)
             except S3LocalError as exc:
                 raise QueryFailed(f"FAILED: {exc}") from None
-        table_input: dict[str, Any] = {
-            "Name": name, "TableType": "EXTERNAL_TABLE", "Parameters": params, "PartitionKeys": partition_keys,
-            "StorageDescriptor": storage_descriptor(fmt, location, columns, serde_lib, serde_params,
-                                                    input_format, output_format)}
-        if description:
-            table_input["Description"] = description
         try:
             self.catalog.create_table(*self.scope, database, table_input)
         except AlreadyExistsException:
@@ -225,19 +126,19 @@ class Ddl:
         properties: dict[str, str] = {}
         for prop in props:
             if isinstance(prop, exp.LocationProperty):
-                location = _lit(prop.this)
+                location = literal_text(prop.this)
             elif isinstance(prop, exp.PartitionedByProperty):
                 inner = prop.this
                 partitioning = list(inner.expressions if isinstance(inner, exp.Schema | exp.Tuple) else [inner])
             elif isinstance(prop, exp.Property):
-                key = _lit(prop.this).lower()
+                key = literal_text(prop.this).lower()
                 if key not in ICEBERG_PROPERTIES and not key.startswith(("write.", "read.", "commit.")):
                     raise QueryFailed(f"INVALID_TABLE_PROPERTY: Unsupported table property key: {key}")
-                properties[key] = _lit(prop.args.get("value"))
-        columns = [(c["Name"], c["Type"]) for c in _column_defs(schema)]
-        comments = {c["Name"]: c["Comment"] for c in _column_defs(schema) if c.get("Comment")}
+                properties[key] = literal_text(prop.args.get("value"))
+        columns = [(c["Name"], c["Type"]) for c in column_defs(schema)]
+        comments = {c["Name"]: c["Comment"] for c in column_defs(schema) if c.get("Comment")}
         self.engine.iceberg.create(database, name, columns, partitioning, location, properties,
-                                              comments, bool(node.args.get("exists")))
+                                    comments, bool(node.args.get("exists")))
         return Outcome("DDL", "CREATE_TABLE")
 
     def drop_table(self, node: exp.Drop, view: bool = False) -> Outcome:
@@ -298,16 +199,17 @@ class Ddl:
                 specs = [_partition_spec(p) for p in action.expressions]
                 self._drop_partitions(database, table, specs, bool(action.args.get("exists")))
             elif isinstance(action, exp.AlterSet) and action.args.get("location") is not None:
-                table["StorageDescriptor"]["Location"] = _lit(action.args["location"])
+                table["StorageDescriptor"]["Location"] = literal_text(action.args["location"])
                 self._update(database, table)
             elif isinstance(action, exp.AlterSet) and action.expressions:
                 for props in action.expressions:
                     for prop in props.expressions if isinstance(props, exp.Properties) else []:
-                        table.setdefault("Parameters", {})[_lit(prop.this)] = _lit(prop.args.get("value"))
+                        value = literal_text(prop.args.get("value"))
+                        table.setdefault("Parameters", {})[literal_text(prop.this)] = value
                 self._update(database, table)
             elif isinstance(action, exp.Schema):
                 existing = {c["Name"] for c in table["StorageDescriptor"].get("Columns", [])}
-                for column in _column_defs(action):
+                for column in column_defs(action):
                     if column["Name"] in existing:
                         raise QueryFailed(f"FAILED: Duplicate column name: {column['Name']}")
                     table["StorageDescriptor"].setdefault("Columns", []).append(column)
@@ -517,17 +419,9 @@ class Ddl:
 
 def _is_iceberg(props: list[exp.Expr]) -> bool:
     for prop in props:
-        if isinstance(prop, exp.Property) and _lit(prop.this).lower() == "table_type":
-            return _lit(prop.args.get("value")).lower() == "iceberg"
+        if isinstance(prop, exp.Property) and literal_text(prop.this).lower() == "table_type":
+            return literal_text(prop.args.get("value")).lower() == "iceberg"
     return False
-
-
-def _format_of_input(input_format: str) -> str:
-    lower = input_format.lower()
-    for name in ("parquet", "orc", "avro"):
-        if name in lower:
-            return name.upper()
-    return "TEXTFILE"
 
 
 def _presto_type(hive: str) -> str:
@@ -568,7 +462,7 @@ def _partition_spec(node: exp.Expr) -> dict[str, str]:
     spec: dict[str, str] = {}
     for item in node.expressions if isinstance(node, exp.Partition) else [node]:
         if isinstance(item, exp.EQ):
-            spec[item.this.name.lower()] = _lit(item.expression)
+            spec[item.this.name.lower()] = literal_text(item.expression)
     return spec
 
 

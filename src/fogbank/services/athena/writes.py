@@ -17,11 +17,12 @@ from urllib.parse import unquote
 from sqlglot import exp
 
 from fogbank.engines.sql import duckdb_type, quote_ident
-from fogbank.services.athena.ddl import Ddl, _lit, storage_descriptor
+from fogbank.services.athena.ddl import Ddl
 from fogbank.services.athena.engine import Engine, Outcome, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.readers import require_avro
 from fogbank.services.athena.tables import ICEBERG_PROPERTIES, TableInfo, partition_location, table_info
+from fogbank.services.glue.hive_tables import literal_text, storage_descriptor
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 _CTAS_PROPERTIES = {"format", "external_location", "partitioned_by", "bucketed_by", "bucket_count",
@@ -31,8 +32,8 @@ _CTAS_PROPERTIES = {"format", "external_location", "partitioned_by", "bucketed_b
 
 def _property_value(node: exp.Expr | None) -> Any:
     if isinstance(node, exp.Array):
-        return [_lit(e) for e in node.expressions]
-    return _lit(node)
+        return [literal_text(e) for e in node.expressions]
+    return literal_text(node)
 
 
 def _content_type(fmt: str) -> str:
@@ -59,13 +60,13 @@ class Writes:
         props: dict[str, Any] = {}
         for prop in (node.args.get("properties") or exp.Properties(expressions=[])).expressions:
             if isinstance(prop, exp.FileFormatProperty):
-                props["format"] = _lit(prop.this)
+                props["format"] = literal_text(prop.this)
             elif isinstance(prop, exp.PartitionedByProperty):
                 props["partitioned_by"] = _property_value(prop.this)
             elif isinstance(prop, exp.LocationProperty):
-                props["external_location"] = _lit(prop.this)
+                props["external_location"] = literal_text(prop.this)
             elif isinstance(prop, exp.Property):
-                key = _lit(prop.this).lower()
+                key = literal_text(prop.this).lower()
                 if key not in _CTAS_PROPERTIES:
                     raise QueryFailed(f"INVALID_TABLE_PROPERTY: line 1:1: Catalog 'awsdatacatalog' table property "
                                       f"'{key}' does not exist")
@@ -198,11 +199,11 @@ class Writes:
             wrapper = sqlengine.parse(f"CREATE TABLE fb_unload WITH ({match.group(3)}) AS SELECT 1", "athena")
             for prop in (wrapper.args.get("properties") or exp.Properties(expressions=[])).expressions:
                 if isinstance(prop, exp.FileFormatProperty):
-                    props["format"] = _lit(prop.this)
+                    props["format"] = literal_text(prop.this)
                 elif isinstance(prop, exp.PartitionedByProperty):
                     props["partitioned_by"] = _property_value(prop.this)
                 elif isinstance(prop, exp.Property):
-                    props[_lit(prop.this).lower()] = _property_value(prop.args.get("value"))
+                    props[literal_text(prop.this).lower()] = _property_value(prop.args.get("value"))
         fmt = str(props.get("format") or "PARQUET").upper()
         if fmt == "TEXTFILE" and not props.get("field_delimiter"):
             props["field_delimiter"] = "\x01"
