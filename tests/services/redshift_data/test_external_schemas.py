@@ -85,3 +85,45 @@ def test_external_schema_needs_a_catalog_database(sql: Sql, glue: Any) -> None:
     sql.ok(f"CREATE EXTERNAL SCHEMA s FROM DATA CATALOG DATABASE '{missing}' IAM_ROLE default "
            "CREATE EXTERNAL DATABASE IF NOT EXISTS")
     assert glue.get_database(Name=missing)["Database"]["Name"] == missing
+
+
+def test_spectrum_ddl_creates_alters_and_drops_glue_tables(sql: Sql, s3: Any, bucket: str, glue: Any) -> None:
+    lake = unique_name("spec").replace("-", "_")
+    sql.ok(f"CREATE EXTERNAL SCHEMA spectrum FROM DATA CATALOG DATABASE '{lake}' "
+           "IAM_ROLE 'arn:aws:iam::000000000000:role/spectrum' CREATE EXTERNAL DATABASE IF NOT EXISTS")
+    s3.put_object(Bucket=bucket, Key="sales/day=2024-01-01/a.txt", Body=b"1|9.50|ann|2024-01-01 10:00:00\n"
+                                                                         b"2|3.25|bob|2024-01-01 11:30:00\n")
+    s3.put_object(Bucket=bucket, Key="sales/day=2024-01-02/b.txt", Body=b"3|1.00|cy|2024-01-02 08:00:00\n")
+    sql.ok("CREATE EXTERNAL TABLE spectrum.sales (id int8, amount numeric(8,2), buyer varchar(10), "
+           "sold timestamp) PARTITIONED BY (day date) ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' "
+           f"STORED AS TEXTFILE LOCATION 's3://{bucket}/sales/' TABLE PROPERTIES ('numRows'='3')")
+    table = glue.get_table(DatabaseName=lake, Name="sales")["Table"]
+    assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == [
+        ("id", "bigint"), ("amount", "decimal(8,2)"), ("buyer", "varchar(10)"), ("sold", "timestamp")]
+    assert table["PartitionKeys"] == [{"Name": "day", "Type": "date"}]
+    assert table["StorageDescriptor"]["SerdeInfo"]["Parameters"]["field.delim"] == "|"
+    assert table["Parameters"]["numRows"] == "3" and table["TableType"] == "EXTERNAL_TABLE"
+
+    sql.ok(f"ALTER TABLE spectrum.sales ADD IF NOT EXISTS PARTITION (day='2024-01-01') "
+           f"LOCATION 's3://{bucket}/sales/day=2024-01-01/' PARTITION (day='2024-01-02') "
+           f"LOCATION 's3://{bucket}/sales/day=2024-01-02/'")
+    assert sql.rows("SELECT day, count(*), sum(amount) FROM spectrum.sales GROUP BY day ORDER BY day") == [
+        ["2024-01-01", 2, "12.75"], ["2024-01-02", 1, "1.00"]]
+    assert "already exists" in sql.error(f"ALTER TABLE spectrum.sales ADD PARTITION (day='2024-01-01') "
+                                         f"LOCATION 's3://{bucket}/sales/day=2024-01-01/'")
+    sql.ok("ALTER TABLE spectrum.sales DROP PARTITION (day='2024-01-01')")
+    assert sql.rows("SELECT id, buyer FROM spectrum.sales") == [[3, "cy"]]
+    assert "already exists" in sql.error(f"CREATE EXTERNAL TABLE spectrum.sales (a int) STORED AS PARQUET "
+                                         f"LOCATION 's3://{bucket}/x/'")
+    sql.ok(f"CREATE EXTERNAL TABLE IF NOT EXISTS spectrum.sales (a int) STORED AS PARQUET "
+           f"LOCATION 's3://{bucket}/x/'")
+    assert 'External schema "nowhere" does not exist' in sql.error(
+        f"CREATE EXTERNAL TABLE nowhere.t (a int) STORED AS PARQUET LOCATION 's3://{bucket}/x/'")
+    sql.ok("DROP TABLE spectrum.sales")
+    assert [t["Name"] for t in glue.get_tables(DatabaseName=lake)["TableList"]] == []
+    assert "does not exist" in sql.error("DROP TABLE spectrum.sales")
+    sql.ok("DROP TABLE IF EXISTS spectrum.sales")
+    # The same words on a local table still run on the warehouse.
+    sql.ok("CREATE TABLE local_t (a INT)")
+    sql.ok("ALTER TABLE local_t ADD COLUMN b INT")
+    sql.ok("DROP TABLE local_t")

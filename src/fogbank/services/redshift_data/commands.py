@@ -1,5 +1,6 @@
 """Redshift's own commands, parsed: COPY, UNLOAD, CREATE/DROP EXTERNAL SCHEMA, CREATE/DROP DATABASE, and
-the session commands a single-node warehouse accepts and has nothing to do for.
+the session commands a single-node warehouse accepts and has nothing to do for (Spectrum's table DDL is in
+spectrum.py).
 
 Authorization clauses (IAM_ROLE, CREDENTIALS, ACCESS_KEY_ID, ...) are accepted and ignored: the statement
 runs as the account that submitted it.
@@ -432,9 +433,8 @@ def recognize(sql: str) -> Command | None:
         return TransactionCommand("rollback")
     if first in ("SET", "RESET"):
         return parse_set(sql)
-    if words[:3] in (["CREATE", "EXTERNAL", "TABLE"], ["CREATE", "EXTERNAL", "VIEW"]):
-        raise RedshiftSqlError("CREATE EXTERNAL TABLE is not supported by this warehouse; define the table in "
-                               "the Glue Data Catalog and reach it through an external schema")
+    if words[:3] == ["CREATE", "EXTERNAL", "VIEW"]:
+        raise RedshiftSqlError("CREATE EXTERNAL VIEW is not supported by this warehouse")
     for length in (3, 2, 1):
         if tuple(words[:length]) in _NO_OPS:
             return NoOpCommand(" ".join(words[:length]))

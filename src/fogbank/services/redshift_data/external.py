@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import duckdb
@@ -21,7 +21,8 @@ from fogbank.services.redshift_data.s3io import S3Access, Scratch
 
 
 class LakeCatalog(Protocol):
-    """The part of the Glue catalog the warehouse reads (fogbank.services.glue.catalog.GlueCatalog)."""
+    """The part of the Glue catalog the warehouse reads, and Spectrum's DDL writes
+    (fogbank.services.glue.catalog.GlueCatalog)."""
 
     def get_table(self, account: str, region: str, database: str, name: str) -> dict[str, Any]: ...
 
@@ -32,6 +33,17 @@ class LakeCatalog(Protocol):
                        expression: str | None = None, after: str | None = None, limit: int = 10_000_000,
                        segment: dict[str, int] | None = None,
                        exclude_columns: bool = False) -> list[dict[str, Any]]: ...
+
+    def create_table(self, account: str, region: str, database: str, given: dict[str, Any],
+                     indexes: list[dict[str, Any]] | None = None) -> dict[str, Any]: ...
+
+    def delete_table(self, account: str, region: str, database: str, name: str) -> None: ...
+
+    def create_partitions(self, account: str, region: str, database: str, table: str,
+                          inputs: list[dict[str, Any]]) -> Sequence[tuple[list[str], Exception]]: ...
+
+    def delete_partitions(self, account: str, region: str, database: str, table: str,
+                          wanted: list[list[str]]) -> Sequence[tuple[list[str], Exception]]: ...
 
 
 CatalogSource = Callable[[], LakeCatalog | None]

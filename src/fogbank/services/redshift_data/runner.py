@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from fogbank.services.redshift_data import commands, external, loading, unloading
+from fogbank.services.redshift_data import commands, external, loading, spectrum, unloading
 from fogbank.services.redshift_data.commands import (
     CopyCommand,
     DatabaseCommand,
@@ -34,7 +34,7 @@ from fogbank.services.redshift_data.commands import (
 from fogbank.services.redshift_data.pgerror import RedshiftSqlError, from_duckdb
 from fogbank.services.redshift_data.results import ResultMeta, make_column, redshift_type, write_result
 from fogbank.services.redshift_data.s3io import S3Access, Scratch
-from fogbank.services.redshift_data.sqltext import split_statements
+from fogbank.services.redshift_data.sqltext import leading_words, split_statements
 from fogbank.services.redshift_data.statements import INTERRUPTED, StatementStore
 from fogbank.services.redshift_data.translate import Dialect, ExternalRef, Translated, translate, translate_query
 from fogbank.services.redshift_data.warehouse import ExternalSchema, Warehouses
@@ -327,7 +327,15 @@ class Runner:
                        scratch: Scratch, name: str, in_block: bool, keep_result: bool) -> Outcome:
         if job.cancelled.is_set():
             raise RedshiftSqlError("Query cancelled on user's request")
-        dialect.external_schemas = frozenset(self.warehouses.external_schemas(job.owner, job.database))
+        schemas = self.warehouses.external_schemas(job.owner, job.database)
+        dialect.external_schemas = frozenset(schemas)
+        ddl = spectrum.recognize(sql, schemas)
+        if ddl is not None:
+            if in_block:
+                raise RedshiftSqlError(f"{' '.join(leading_words(sql, 3))} on an external table cannot run inside "
+                                       "a transaction block")
+            spectrum.run(ddl, self.catalog(), *job.scope)
+            return Outcome()
         command = commands.recognize(sql)
         if command is None:
             translated = translate(sql, job.parameters, dialect)

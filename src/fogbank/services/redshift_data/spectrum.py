@@ -1,0 +1,231 @@
+"""Redshift Spectrum's DDL on external schemas: CREATE EXTERNAL TABLE, DROP TABLE, and ALTER TABLE ADD / DROP
+PARTITION, written to the Glue Data Catalog database behind the schema as Spectrum writes them (Hive SerDes,
+EXTERNAL_TABLE), so Athena, Glue clients and the warehouse read the same table.
+
+Only statements naming a table of an external schema are Spectrum DDL; the same words on a local table run
+on the warehouse as before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from fogbank.engines.sql import SqlError, parse
+from fogbank.services.glue.hive_tables import external_table_input
+from fogbank.services.redshift_data.external import LakeCatalog
+from fogbank.services.redshift_data.pgerror import RedshiftSqlError
+from fogbank.services.redshift_data.sqltext import Tokens, leading_words, tokenize
+from fogbank.services.redshift_data.warehouse import ExternalSchema
+
+# Redshift type names that Hive spells differently (Hive's int8 is a tinyint, its float a 4-byte real).
+_HIVE_TYPES = {"INT2": "smallint", "INT4": "int", "INT8": "bigint", "INTEGER": "int", "FLOAT4": "float",
+               "REAL": "float", "FLOAT8": "double", "FLOAT": "double", "BOOL": "boolean", "NUMERIC": "decimal",
+               "BPCHAR": "char", "CHARACTER": "char", "NVARCHAR": "varchar", "TEXT": "varchar(256)"}
+
+
+@dataclass
+class SpectrumDdl:
+    action: str  # create, drop, add_partitions, drop_partitions
+    schema: ExternalSchema
+    table: str
+    if_exists: bool = False  # IF EXISTS (drops) / IF NOT EXISTS (creates)
+    table_input: dict[str, Any] = field(default_factory=dict)
+    partitions: list[tuple[dict[str, str], str | None]] = field(default_factory=list)
+
+
+def recognize(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
+    """The statement as Spectrum DDL when it creates, drops or alters a table of an external schema."""
+    words = leading_words(sql, 3)
+    if words[:3] == ["CREATE", "EXTERNAL", "TABLE"]:
+        return _create(sql, schemas)
+    if words[:2] == ["DROP", "TABLE"]:
+        return _drop(sql, schemas)
+    if words[:2] == ["ALTER", "TABLE"]:
+        return _alter(sql, schemas)
+    return None
+
+
+def _external(schema: str, schemas: dict[str, ExternalSchema], required: bool) -> ExternalSchema | None:
+    found = schemas.get(schema.lower())
+    if found is None and required:
+        raise RedshiftSqlError(f'External schema "{schema}" does not exist')
+    return found
+
+
+def _hive_text(sql: str) -> str:
+    """The statement with Redshift's spellings in Hive's: type names, and TABLE PROPERTIES as TBLPROPERTIES."""
+    out: list[str] = []
+    last = 0
+    tokens = tokenize(sql)
+    for index, token in enumerate(tokens):
+        if token.kind != "word":
+            continue
+        replacement = None
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        if token.text == "TABLE" and following is not None and following.text == "PROPERTIES":
+            replacement = "TBLPROPERTIES"
+        elif token.text == "PROPERTIES" and index > 0 and tokens[index - 1].text == "TABLE":
+            replacement = ""
+        elif token.text == "CHARACTER" and following is not None and following.text == "VARYING":
+            replacement = "varchar"
+        elif token.text == "VARYING" and index > 0 and tokens[index - 1].text == "CHARACTER":
+            replacement = ""
+        elif token.text == "DOUBLE" and following is not None and following.text == "PRECISION":
+            replacement = "double"
+        elif token.text == "PRECISION" and index > 0 and tokens[index - 1].text == "DOUBLE":
+            replacement = ""
+        elif token.text in _HIVE_TYPES and index > 0 and _follows_column_name(tokens, index):
+            replacement = _HIVE_TYPES[token.text]
+        if replacement is None:
+            continue
+        out.append(sql[last:token.start])
+        out.append(replacement)
+        last = token.start + len(token.raw)
+    out.append(sql[last:])
+    return "".join(out)
+
+
+def _follows_column_name(tokens: list[Any], index: int) -> bool:
+    """Whether the word at `index` is a column's type: it follows a name that follows `(` or `,`."""
+    if index < 2:
+        return False
+    name, before = tokens[index - 1], tokens[index - 2]
+    return name.kind in ("word", "ident") and before.kind == "symbol" and before.text in ("(", ",")
+
+
+def _create(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl:
+    try:
+        node = parse(_hive_text(sql), "athena")
+    except SqlError as exc:
+        raise RedshiftSqlError(f"syntax error in CREATE EXTERNAL TABLE: {exc.message}") from None
+    if not isinstance(node, exp.Create) or not isinstance(node.this, exp.Schema):
+        if isinstance(node, exp.Create) and node.expression is not None:
+            raise RedshiftSqlError("CREATE EXTERNAL TABLE AS is not supported by this warehouse; create the table, "
+                                   "then UNLOAD into its location")
+        raise RedshiftSqlError("CREATE EXTERNAL TABLE needs a column list")
+    target = node.this.this
+    assert isinstance(target, exp.Table)
+    if not target.db:
+        raise RedshiftSqlError("CREATE EXTERNAL TABLE needs a table name qualified by an external schema")
+    schema = _external(target.db, schemas, required=True)
+    assert schema is not None
+    name = target.name.lower()
+    table_input = external_table_input(node, name)
+    if not table_input["StorageDescriptor"].get("Location", "").lower().startswith("s3://"):
+        raise RedshiftSqlError("CREATE EXTERNAL TABLE needs LOCATION 's3://bucket/prefix/'")
+    return SpectrumDdl("create", schema, name, bool(node.args.get("exists")), table_input)
+
+
+def _drop(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
+    tokens = Tokens(sql)
+    tokens.expect("DROP", "TABLE")
+    if_exists = tokens.accept("IF", "EXISTS")
+    first = tokens.name()
+    if not tokens.accept_symbol("."):
+        return None
+    schema = _external(first, schemas, required=False)
+    if schema is None:
+        return None
+    name = tokens.name().lower()
+    if tokens.accept_symbol(","):
+        raise RedshiftSqlError("dropping several external tables at once is not supported")
+    tokens.accept("CASCADE") or tokens.accept("RESTRICT")
+    if not tokens.at_end():
+        raise tokens.error()
+    return SpectrumDdl("drop", schema, name, if_exists)
+
+
+_PARTITION = re.compile(r"PARTITION\s*\((.*?)\)\s*(?:LOCATION\s+'((?:[^']|'')*)')?\s*,?\s*", re.I | re.S)
+_SPEC_ITEM = re.compile(r"\s*([\"\w]+)\s*=\s*('(?:[^']|'')*'|[^,\s]+)\s*,?")
+_ALTER = re.compile(r"\s*ALTER\s+TABLE\s+(\"?[\w$]+\"?)\s*\.\s*(\"?[\w$]+\"?)\s+(ADD|DROP)\s+"
+                    r"(IF\s+(?:NOT\s+)?EXISTS\s+)?(PARTITION\b.*?);?\s*$", re.I | re.S)
+
+
+def _alter(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
+    match = _ALTER.match(sql)
+    if match is None:
+        first = Tokens(sql)
+        first.expect("ALTER", "TABLE")
+        name = first.name()
+        if first.accept_symbol(".") and _external(name, schemas, required=False) is not None:
+            raise RedshiftSqlError("ALTER TABLE on an external table supports ADD PARTITION and DROP PARTITION only")
+        return None
+    schema = _external(match.group(1).strip('"'), schemas, required=False)
+    if schema is None:
+        return None
+    specs: list[tuple[dict[str, str], str | None]] = []
+    text, pos = match.group(5).strip(), 0
+    while pos < len(text):
+        part = _PARTITION.match(text, pos)
+        if part is None:
+            raise RedshiftSqlError(f"cannot read the partition specification: {text[pos:][:80]}")
+        spec = {}
+        for item in _SPEC_ITEM.finditer(part.group(1)):
+            value = item.group(2)
+            spec[item.group(1).strip('"').lower()] = value[1:-1].replace("''", "'") if value.startswith("'") else value
+        specs.append((spec, part.group(2).replace("''", "'") if part.group(2) else None))
+        pos = part.end()
+    action = "add_partitions" if match.group(3).upper() == "ADD" else "drop_partitions"
+    if action == "add_partitions" and any(location is None for _, location in specs):
+        raise RedshiftSqlError("ADD PARTITION on an external table needs LOCATION 's3://...' for each partition")
+    return SpectrumDdl(action, schema, match.group(2).strip('"').lower(), bool(match.group(4)), partitions=specs)
+
+
+def run(ddl: SpectrumDdl, catalog: LakeCatalog | None, account: str, region: str) -> None:
+    """Writes the DDL to the Glue database behind the external schema."""
+    if catalog is None:
+        raise RedshiftSqlError("The Glue Data Catalog is not available to this warehouse")
+    lake_region = ddl.schema.region or region
+    database = ddl.schema.glue_database
+    qualified = f"{ddl.schema.name}.{ddl.table}"
+    if ddl.action == "create":
+        try:
+            catalog.create_table(account, lake_region, database, ddl.table_input)
+        except Exception as error:
+            if _code(error) == "AlreadyExistsException":
+                if ddl.if_exists:
+                    return
+                raise RedshiftSqlError(f'relation "{qualified}" already exists') from None
+            if _code(error) == "EntityNotFoundException":
+                raise RedshiftSqlError(f"External database {database} does not exist in the Data Catalog") from None
+            raise
+        return
+    try:
+        table = catalog.get_table(account, lake_region, database, ddl.table)
+    except Exception as error:
+        if _code(error) != "EntityNotFoundException":
+            raise
+        if ddl.action == "drop" and ddl.if_exists:
+            return
+        raise RedshiftSqlError(f'relation "{qualified}" does not exist') from None
+    if ddl.action == "drop":
+        catalog.delete_table(account, lake_region, database, ddl.table)
+        return
+    keys = [str(k["Name"]).lower() for k in table.get("PartitionKeys") or []]
+    values_list: list[list[str]] = []
+    for spec, _ in ddl.partitions:
+        if sorted(spec) != sorted(keys):
+            raise RedshiftSqlError(f"partition {spec} does not name the partition columns {keys} of {qualified}")
+        values_list.append([spec[k] for k in keys])
+    if ddl.action == "add_partitions":
+        inputs = []
+        for values, (_, location) in zip(values_list, ddl.partitions, strict=True):
+            sd = dict(table.get("StorageDescriptor") or {})
+            sd["Location"] = location
+            inputs.append({"Values": values, "StorageDescriptor": sd})
+        failures = catalog.create_partitions(account, lake_region, database, ddl.table, inputs)
+    else:
+        failures = catalog.delete_partitions(account, lake_region, database, ddl.table, values_list)
+    for values, failure in failures:
+        if ddl.if_exists and _code(failure) in ("AlreadyExistsException", "EntityNotFoundException"):
+            continue
+        verb = "already exists" if ddl.action == "add_partitions" else "does not exist"
+        raise RedshiftSqlError(f"partition {values} of {qualified} {verb}")
+
+
+def _code(error: Exception) -> str:
+    return str(getattr(error, "code", "") or type(error).__name__)
