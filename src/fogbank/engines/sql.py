@@ -13,7 +13,6 @@ import functools
 import re
 import struct
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, cast
 
 import duckdb
 import sqlglot
+from cachetools import LRUCache
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, OptimizeError, ParseError, TokenError, UnsupportedError
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -293,7 +293,8 @@ def to_duckdb(tree: exp.Expr, read_dialect: str, schema: Schema | None = None,
     except (UnsupportedError, ValueError):
         key = None
     if key is not None:
-        found = _TRANSLATIONS.get(key)
+        with _TRANSLATIONS_LOCK:
+            found = _TRANSLATIONS.get(key)
         if found is not None:
             return found
     tree = tree.copy()
@@ -306,7 +307,8 @@ def to_duckdb(tree: exp.Expr, read_dialect: str, schema: Schema | None = None,
     except UnsupportedError as exc:
         raise SqlError(str(exc).split("\n")[0], "NOT_SUPPORTED") from exc
     if key is not None:
-        _TRANSLATIONS.put(key, text)
+        with _TRANSLATIONS_LOCK:
+            _TRANSLATIONS[key] = text
     return text
 
 
@@ -316,32 +318,11 @@ def _schema_key(schema: Schema | None) -> tuple[Any, ...] | None:
     return tuple((table, tuple(columns.items())) for table, columns in schema.items())
 
 
-class _Translations:
-    """Translations of recently seen statements. A tree is known by its own SQL text (with the schema it was
-    typed with): writing that text is several times cheaper than qualifying, typing and fixing the tree
-    again, which a dashboard or a client re-running its queries would otherwise pay every time."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self.size = size
-        self._found: OrderedDict[tuple[Any, ...], str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> str | None:
-        with self._lock:
-            found = self._found.get(key)
-            if found is not None:
-                self._found.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], text: str) -> None:
-        with self._lock:
-            self._found[key] = text
-            self._found.move_to_end(key)
-            while len(self._found) > self.size:
-                self._found.popitem(last=False)
-
-
-_TRANSLATIONS = _Translations()
+# Translations of recently seen statements. A tree is known by its own SQL text (with the schema it was typed
+# with): writing that text is several times cheaper than qualifying, typing and fixing the tree again, which a
+# dashboard or a client re-running its queries would otherwise pay every time.
+_TRANSLATIONS: LRUCache[tuple[Any, ...], str] = LRUCache(maxsize=1024)
+_TRANSLATIONS_LOCK = threading.Lock()
 
 
 def _rewrite(tree: exp.Expr, fix: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from cachetools import LRUCache
 from sqlglot import exp
 
 from fogbank.engines.sql import duckdb_type, parse_type, quote_ident, quote_literal
@@ -114,49 +114,39 @@ def _by_name(present: list[str], columns: Columns, source: str) -> str:
     return f"SELECT {', '.join(exprs)} FROM {source}"
 
 
-class _NameCache:
-    """The column names found in sets of Parquet objects, by the objects' identities (least recently used
-    dropped first): a table's files change rarely, and reading every footer again costs each query."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self._names: OrderedDict[tuple[Hashable, ...], list[str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Hashable, ...]) -> list[str] | None:
-        with self._lock:
-            found = self._names.get(key)
-            if found is not None:
-                self._names.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Hashable, ...], names: list[str]) -> None:
-        with self._lock:
-            self._names[key] = names
-            self._names.move_to_end(key)
-            while len(self._names) > self.size:
-                self._names.popitem(last=False)
+# The column names found in sets of Parquet objects (and Avro writer schemas), by the objects' identities:
+# a table's files change rarely, and reading every footer again costs each query.
+_PARQUET_NAMES: LRUCache[tuple[Hashable, ...], list[str]] = LRUCache(maxsize=512)
+_AVRO_SCHEMAS: LRUCache[tuple[Hashable, ...], list[str]] = LRUCache(maxsize=512)
+_NAMES_LOCK = threading.Lock()
 
 
-_PARQUET_NAMES = _NameCache()
+def _remembered(cache: LRUCache[tuple[Hashable, ...], list[str]], key: tuple[Hashable, ...] | None) -> list[str] | None:
+    if key is None:
+        return None
+    with _NAMES_LOCK:
+        return cache.get(key)
+
+
+def _remember(cache: LRUCache[tuple[Hashable, ...], list[str]], key: tuple[Hashable, ...] | None,
+              value: list[str]) -> None:
+    if key is not None:
+        with _NAMES_LOCK:
+            cache[key] = value
 
 
 def _parquet(conn: duckdb.DuckDBPyConnection, files: list[str], columns: Columns,
              identities: tuple[Hashable, ...] | None = None) -> str:
     source = f"read_parquet({_file_list(files)}, union_by_name = true, filename = 'fb_file')"
-    present = _PARQUET_NAMES.get(identities) if identities is not None else None
+    present = _remembered(_PARQUET_NAMES, identities)
     if present is None:
         try:
             present = [p for p in _describe(conn, f"SELECT * FROM {source}") if p != "fb_file"]
         except duckdb.Error as exc:
             raise QueryFailed(f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split: {_first_line(exc)}", 2,
                               1006) from exc
-        if identities is not None:
-            _PARQUET_NAMES.put(identities, present)
+        _remember(_PARQUET_NAMES, identities, present)
     return _by_name(present, columns, source)
-
-
-_AVRO_SCHEMAS = _NameCache()
 
 
 def _avro(conn: duckdb.DuckDBPyConnection, files: list[str], columns: Columns,
@@ -166,7 +156,7 @@ def _avro(conn: duckdb.DuckDBPyConnection, files: list[str], columns: Columns,
     groups: dict[tuple[str, ...], list[str]] = {}
     for index, path in enumerate(files):
         key = (identities[index],) if identities is not None else None
-        schema = _AVRO_SCHEMAS.get(key) if key is not None else None
+        schema = _remembered(_AVRO_SCHEMAS, key)
         if schema is None:
             try:
                 rows = conn.execute(f"DESCRIBE SELECT * FROM read_avro({quote_literal(path)})").fetchall()
@@ -174,8 +164,7 @@ def _avro(conn: duckdb.DuckDBPyConnection, files: list[str], columns: Columns,
                 raise QueryFailed(f"HIVE_CANNOT_OPEN_SPLIT: Error opening Hive split: {_first_line(exc)}", 2,
                                   1006) from exc
             schema = [f"{row[0]}\x00{row[1]}" for row in rows]
-            if key is not None:
-                _AVRO_SCHEMAS.put(key, schema)
+            _remember(_AVRO_SCHEMAS, key, schema)
         groups.setdefault(tuple(schema), []).append(path)
     selects = []
     for schema_key, paths in groups.items():
