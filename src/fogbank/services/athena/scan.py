@@ -1,10 +1,10 @@
 """One query's view of the catalog: table references resolved to Glue tables, partitions pruned, files
-linked into the query's scratch directory, and a DuckDB view per table reference.
+linked into the folder its locked DuckDB database may read, and a DuckDB view per table reference.
 
 A query runs in two phases. `resolve` walks the statement, looks every table up in the catalog (views are
 expanded in place), prunes partitions with the WHERE conjuncts that only touch partition keys, and links
-the surviving objects into scratch. `open` then locks the DuckDB connection down to exactly those files
-and creates the views the translated statement reads. DataScannedInBytes is the size of the files linked.
+the surviving objects into the database's input folder (see databases.py). `open` then creates the views
+the translated statement reads. DataScannedInBytes is the size of the files linked.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def position_of(node: exp.Expr) -> tuple[int, int]:
 
 
 class QuerySession:
-    """The tables one statement reads, and the locked-down DuckDB connection it runs on."""
+    """The tables one statement reads, and the connection (to a locked-down database) it runs on."""
 
     def __init__(self, account: str, region: str, catalog: GlueCatalog, s3: S3LocalAccess, scratch: Path,
                  conn: duckdb.DuckDBPyConnection, default_db: str, database: QueryDatabase) -> None:
@@ -274,7 +274,7 @@ class QuerySession:
         self.scanned_bytes += sum(f.size for f in known)
 
     def _link_folder(self, view: str, location: str, values: list[str]) -> list[FileRef]:
-        """The objects under a table's or partition's folder, each linked into scratch."""
+        """The objects under a table's or partition's folder, each linked into the database's input folder."""
         files: list[FileRef] = []
         try:
             bucket, prefix = split_uri(location)
