@@ -25,7 +25,7 @@ from fogbank.services.s3.records import NewVersion
 
 if TYPE_CHECKING:
     from fogbank.services.s3.provider import S3Provider
-    from fogbank.services.s3.records import Bucket
+    from fogbank.services.s3.records import Bucket, Content, ObjectVersion
     from fogbank.services.s3.store import S3Store
 
 _PAGE = 1000
@@ -108,30 +108,23 @@ class S3LocalAccess:
             return None
         return ObjectRef(bucket, key, version.size, version.modified, version.etag)
 
+    def _current(self, account: str, bucket: str, key: str) -> tuple[ObjectVersion, Content]:
+        """The key's current version and where its bytes are; S3LocalError if there is none."""
+        target = self.bucket(account, bucket)
+        version = self.store.get_object(target.id, key, with_content=True)
+        if version is None or version.delete_marker or version.content is None:
+            raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}")
+        return version, version.content
+
     def materialize(self, account: str, bucket: str, key: str, scratch: Path, name: str) -> Path:
         """A local file holding the object's current bytes, named `name` + the key's codec suffix.
 
         `name` is chosen by the caller (never a key). The file stays valid whatever happens to the key
         afterwards; the caller deletes the scratch directory when done.
         """
-        target = self.bucket(account, bucket)
-        version = self.store.get_object(target.id, key, with_content=True)
-        if version is None or version.delete_marker or version.content is None:
-            raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}")
-        content = version.content
+        _, content = self._current(account, bucket, key)
         path = scratch / (name + scratch_suffix(key))
-        if content.inline is None and len(content.segments) == 1:
-            source = self.store.blobs.path(content.segments[0].blob_id)
-            try:
-                os.link(source, path)
-                return path
-            except FileNotFoundError:
-                raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}") from None
-            except OSError:
-                pass  # another filesystem: fall through to a copy
-        with open(path, "wb") as out:
-            for chunk in iter_range(self.store.blobs, content, 0, content.size):
-                out.write(chunk)
+        self._place(content, path, f"s3://{bucket}/{key}")
         return path
 
     def link(self, account: str, bucket: str, key: str, folder: Path) -> Path:
@@ -141,48 +134,43 @@ class S3LocalAccess:
         once its bytes change), so a folder kept between statements holds each version once and a reader
         may cache what it learnt about a file by its name. The name is derived, never taken from the key.
         """
-        target = self.bucket(account, bucket)
-        version = self.store.get_object(target.id, key, with_content=True)
-        if version is None or version.delete_marker or version.content is None:
-            raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}")
-        identity = f"{target.id}\0{key}\0{version.version_id}\0{version.etag}\0{version.modified!r}\0{version.size}"
+        version, content = self._current(account, bucket, key)
+        fields = (version.bucket_id, key, version.version_id, version.etag, repr(version.modified), version.size)
+        identity = "\0".join(str(part) for part in fields)
         path = folder / ("o" + hashlib.sha256(identity.encode()).hexdigest()[:40] + scratch_suffix(key))
-        if path.exists():
-            return path
-        content = version.content
+        if not path.exists():
+            self._place(content, path, f"s3://{bucket}/{key}")
+        return path
+
+    def _place(self, content: Content, path: Path, uri: str) -> None:
+        """Puts an object's bytes at `path`: a hard link of its one blob, else a copy (written aside first, so
+        that no half-written file ever has the name a later reader trusts)."""
         if content.inline is None and len(content.segments) == 1:
             try:
                 os.link(self.store.blobs.path(content.segments[0].blob_id), path)
-                return path
+                return
             except FileExistsError:
-                return path
+                return
             except FileNotFoundError:
-                raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}") from None
+                raise S3LocalError(f"The specified key does not exist: {uri}") from None
             except OSError:
                 pass  # another filesystem: fall through to a copy
         partial = path.with_name(path.name + ".part")
         with open(partial, "wb") as out:
             for chunk in iter_range(self.store.blobs, content, 0, content.size):
                 out.write(chunk)
-        os.replace(partial, path)  # never a half-written file under the name a later statement trusts
-        return path
+        os.replace(partial, path)
 
     def read(self, account: str, bucket: str, key: str) -> bytes:
         """A whole (small) object's bytes, for result files and manifests."""
-        target = self.bucket(account, bucket)
-        version = self.store.get_object(target.id, key, with_content=True)
-        if version is None or version.delete_marker or version.content is None:
-            raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}")
-        return b"".join(iter_range(self.store.blobs, version.content, 0, version.content.size))
+        _, content = self._current(account, bucket, key)
+        return b"".join(iter_range(self.store.blobs, content, 0, content.size))
 
     def read_range(self, account: str, bucket: str, key: str, start: int, length: int) -> bytes:
-        target = self.bucket(account, bucket)
-        version = self.store.get_object(target.id, key, with_content=True)
-        if version is None or version.delete_marker or version.content is None:
-            raise S3LocalError(f"The specified key does not exist: s3://{bucket}/{key}")
+        version, content = self._current(account, bucket, key)
         start = max(0, min(start, version.size))
         length = max(0, min(length, version.size - start))
-        return b"".join(iter_range(self.store.blobs, version.content, start, length))
+        return b"".join(iter_range(self.store.blobs, content, start, length))
 
     def put(self, account: str, bucket: str, key: str, body: bytes | BinaryIO | Path,
             content_type: str = "application/octet-stream") -> ObjectRef:
