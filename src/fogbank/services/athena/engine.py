@@ -160,7 +160,10 @@ class Engine:
         tree = name_columns(tree.copy())
         tree = self.session.resolve(tree)
         self.check_cancelled()
-        renamed = self.session.open(shared=True)
+        try:
+            renamed = self.session.open(shared=True)
+        except duckdb.Error as exc:
+            raise duckdb_failure(exc) from exc
         for table in tree.find_all(exp.Table):  # the views of this statement's tables, shared or not
             shared = renamed.get(table.name) if not table.args.get("db") else None
             if shared is not None:

@@ -86,8 +86,9 @@ class QueryRunner:
         scratch_root.mkdir(parents=True, exist_ok=True)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-query")
         self.publishers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="athena-publish")
-        # A database made ahead for each worker, and as many kept for the accounts that ran last.
-        self.databases = QueryDatabases(scratch_root / "databases", ready=workers, idle=workers,
+        # A database made ahead for each worker, and up to four per worker kept for the accounts that ran last
+        # (an idle database holds little memory; making one costs tens of milliseconds).
+        self.databases = QueryDatabases(scratch_root / "databases", ready=workers, idle=4 * workers,
                                         threads=threads_per_query, memory_limit=memory_limit)
         self.pool.submit(self.databases.fill)
         self._running: dict[str, _Running] = {}
@@ -161,6 +162,8 @@ class QueryRunner:
         try:
             self._run(scope, query_id, running, scratch)
         except Exception:
+            if running.cancelled.is_set():  # stopped mid-way: StopQueryExecution has recorded CANCELLED
+                return
             log.exception("query %s failed unexpectedly", query_id)
             self._finish(scope, query_id, "FAILED", reason="GENERIC_INTERNAL_ERROR: internal error while running "
                          "the query", category=1, error_type=401, retryable=True)
