@@ -3,6 +3,8 @@ temporary views end with it, and a database serves one account only."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,38 @@ def test_shared_views_beyond_the_limit_are_dropped_oldest_first(tmp_path: Path,
         pool.give_back(database)
     finally:
         pool.close()
+
+
+def test_accounts_querying_at_once_each_see_their_own_tables(fogbank: Any) -> None:
+    """Two accounts with a table of the same name, queried in parallel (with stops and failures between):
+    every answer is the asking account's own."""
+    accounts = {"314159265358": 10, "271828182845": 20}
+    errors: list[str] = []
+
+    def work(account: str, rows: int) -> None:
+        s3 = fogbank.client("s3", access_key=account)
+        glue = fogbank.client("glue", access_key=account)
+        athena = fogbank.client("athena", access_key=account)
+        bucket = f"iso-{account}-{int(time.time() * 1000) % 100000}"
+        s3.create_bucket(Bucket=bucket)
+        database = f"iso_{account}_{int(time.time() * 1000) % 100000}"
+        glue.create_database(DatabaseInput={"Name": database})
+        s3.put_object(Bucket=bucket, Key="t/a.parquet", Body=parquet_bytes(pa.table({"x": list(range(rows))})))
+        client = Athena(athena, f"s3://{bucket}/results/", database)
+        client.execute(f"CREATE EXTERNAL TABLE t (x bigint) STORED AS PARQUET LOCATION 's3://{bucket}/t/'")
+        for step in range(8):
+            if step % 3 == 1:
+                query_id = client.start("SELECT count(*) FROM t a, t b, t c, t d")
+                athena.stop_query_execution(QueryExecutionId=query_id)
+            elif step % 3 == 2:
+                client.fail("SELECT nope FROM t")
+            got = _data(client, "SELECT count(*), sum(x) FROM t")
+            if got != [[str(rows), str(rows * (rows - 1) // 2)]]:
+                errors.append(f"{account}: {got}")
+
+    threads = [threading.Thread(target=work, args=item) for item in accounts.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
