@@ -92,7 +92,6 @@ class QuerySession:
         self.scans: list[PlannedScan] = []
         self.scanned_bytes = 0
         self._names = itertools.count()
-        self._file_names = itertools.count()
         self._opened = False
         self._pruner: duckdb.DuckDBPyConnection | None = None
         self.database = database
