@@ -230,7 +230,16 @@ def hive_type(data_type: exp.DataType) -> str:
 
 
 def parse(sql: str, dialect: str) -> exp.Expr:
-    """One statement, with the source engine's error wording and position on bad syntax."""
+    """One statement, with the source engine's error wording and position on bad syntax.
+
+    Clients send the same statements again and again (dashboards, polling jobs, views read by every query
+    over them), and copying a parsed tree costs a fraction of parsing it, so recent trees are kept; every
+    caller gets a copy of its own to change."""
+    return _parsed(sql, dialect).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(sql: str, dialect: str) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if s is not None]
     except ParseError as exc:
