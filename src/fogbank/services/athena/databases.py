@@ -121,6 +121,7 @@ class QueryDatabases:
         self._names = itertools.count()
         self._lock = threading.Lock()
         self._closed = False
+        self._sweeper: threading.Timer | None = None
 
     def _make(self) -> QueryDatabase:
         return QueryDatabase(self.root / f"db{next(self._names)}", self.threads, self.memory_limit)
@@ -165,8 +166,26 @@ class QueryDatabases:
                 self._idle.append(database)
                 while len(self._idle) > self.idle_limit:
                     surplus.append(self._idle.pop(0))
+                if self._sweeper is None:  # so that a server left idle still lets go of deleted objects' bytes
+                    self._sweeper = threading.Timer(IDLE_SECONDS + 1, self.sweep)
+                    self._sweeper.daemon = True
+                    self._sweeper.start()
         for extra in surplus:
             extra.close()
+
+    def sweep(self) -> None:
+        """Retires the idle databases that have been idle too long; runs again while any stay idle."""
+        now = time.monotonic()
+        with self._lock:
+            self._sweeper = None
+            retired = [d for d in self._idle if d.worn_out(now)]
+            self._idle = [d for d in self._idle if d not in retired]
+            if self._idle and not self._closed:
+                self._sweeper = threading.Timer(IDLE_SECONDS + 1, self.sweep)
+                self._sweeper.daemon = True
+                self._sweeper.start()
+        for database in retired:
+            database.close()
 
     def fill(self) -> None:
         """Makes unbound databases until enough are ready (or the pool is closed)."""
@@ -189,6 +208,9 @@ class QueryDatabases:
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            if self._sweeper is not None:
+                self._sweeper.cancel()
+                self._sweeper = None
             everything, self._ready, self._idle = self._ready + self._idle, [], []
         for database in everything:
             database.close()
