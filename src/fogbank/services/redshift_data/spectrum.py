@@ -18,7 +18,7 @@ from fogbank.engines.sql import SqlError, parse
 from fogbank.services.glue.hive_tables import external_table_input
 from fogbank.services.redshift_data.external import LakeCatalog
 from fogbank.services.redshift_data.pgerror import RedshiftSqlError
-from fogbank.services.redshift_data.sqltext import Tokens, leading_words, tokenize
+from fogbank.services.redshift_data.sqltext import Tokens, tokenize
 from fogbank.services.redshift_data.warehouse import ExternalSchema
 
 # Redshift type names that Hive spells differently (Hive's int8 is a tinyint, its float a 4-byte real).
@@ -37,16 +37,23 @@ class SpectrumDdl:
     partitions: list[tuple[dict[str, str], str | None]] = field(default_factory=list)
 
 
+# The statements that may be Spectrum DDL, after any leading comments; checked without tokenizing the whole
+# statement, which for a long INSERT would cost more than running it.
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(CREATE\s+EXTERNAL\s+TABLE|DROP\s+TABLE|ALTER\s+TABLE)\b",
+                      re.I | re.S)
+
+
 def recognize(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
     """The statement as Spectrum DDL when it creates, drops or alters a table of an external schema."""
-    words = leading_words(sql, 3)
-    if words[:3] == ["CREATE", "EXTERNAL", "TABLE"]:
-        return _create(sql, schemas)
-    if words[:2] == ["DROP", "TABLE"]:
-        return _drop(sql, schemas)
-    if words[:2] == ["ALTER", "TABLE"]:
-        return _alter(sql, schemas)
-    return None
+    match = _LEADING.match(sql)
+    if match is None:
+        return None
+    verb, statement = match.group(1).split()[0].upper(), sql[match.start(1):]
+    if verb == "CREATE":
+        return _create(statement, schemas)
+    if verb == "DROP":
+        return _drop(statement, schemas)
+    return _alter(statement, schemas)
 
 
 def _external(schema: str, schemas: dict[str, ExternalSchema], required: bool) -> ExternalSchema | None:
