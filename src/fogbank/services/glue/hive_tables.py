@@ -31,6 +31,7 @@ _SERDES["JSONFILE"] = _SERDES["JSON"]
 
 
 def literal_text(node: exp.Expr | None) -> str:
+    """A DDL property's key or value as plain text (quotes and identifier marks dropped)."""
     if node is None:
         return ""
     if isinstance(node, exp.Literal | exp.Var | exp.Identifier):
@@ -41,6 +42,7 @@ def literal_text(node: exp.Expr | None) -> str:
 def storage_descriptor(fmt: str, location: str, columns: list[dict[str, Any]],
                        serde_lib: str | None = None, serde_params: dict[str, str] | None = None,
                        input_format: str | None = None, output_format: str | None = None) -> dict[str, Any]:
+    """A Glue StorageDescriptor for a storage format, with Hive's SerDe and formats unless others are named."""
     defaults = _SERDES.get(fmt.upper(), _SERDES["TEXTFILE"])
     lib = serde_lib or defaults[2]
     params = dict(serde_params or {})
@@ -56,6 +58,7 @@ def storage_descriptor(fmt: str, location: str, columns: list[dict[str, Any]],
 
 
 def column_defs(schema: exp.Expr | None) -> list[dict[str, Any]]:
+    """Glue columns (lower-case names, Hive types, comments) of a column list."""
     out: list[dict[str, Any]] = []
     for col in schema.expressions if schema is not None else []:
         if not isinstance(col, exp.ColumnDef):
@@ -70,6 +73,7 @@ def column_defs(schema: exp.Expr | None) -> list[dict[str, Any]]:
 
 
 def format_of_input(input_format: str) -> str:
+    """The storage format a Hadoop InputFormat class reads."""
     lower = input_format.lower()
     for name in ("parquet", "orc", "avro"):
         if name in lower:
