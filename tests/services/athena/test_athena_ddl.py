@@ -89,6 +89,15 @@ def test_ctas_partitioned_parquet_then_insert(athena: Athena, glue: Any, s3: Any
     manifest_bucket, _, manifest_key = manifest[5:].partition("/")
     listed = s3.get_object(Bucket=manifest_bucket, Key=manifest_key)["Body"].read().decode().split()
     assert len(listed) == 2 and all(u.startswith(f"s3://{bucket}/sales/region=") for u in listed)
+    first = athena.client.get_query_results(QueryExecutionId=execution["QueryExecutionId"],
+                                            QueryResultType="DATA_MANIFEST", MaxResults=1)
+    rest = athena.client.get_query_results(QueryExecutionId=execution["QueryExecutionId"],
+                                           QueryResultType="DATA_MANIFEST", NextToken=first["NextToken"])
+    assert [r["Data"][0]["VarCharValue"] for r in first["ResultSet"]["Rows"] + rest["ResultSet"]["Rows"]] == listed
+    assert "NextToken" not in rest
+    select = athena.execute("SELECT 1")["QueryExecutionId"]
+    with pytest.raises(ClientError, match="has no manifest"):
+        athena.client.get_query_results(QueryExecutionId=select, QueryResultType="DATA_MANIFEST")
     assert athena.rows("SELECT region, count(*) FROM sales GROUP BY region ORDER BY region") == [
         ["region", "_col1"], ["apac", "1"], ["eu", "3"], ["us", "1"]]
     assert "HIVE_PATH_ALREADY_EXISTS" in athena.fail(

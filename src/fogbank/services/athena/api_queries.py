@@ -19,6 +19,11 @@ _PAGE_BYTES = 1024 * 1024
 # Result files up to this size are indexed by row on their first page, and later pages read just their rows.
 _INDEXED_BYTES = 16 * 1024 * 1024
 _ROW_INDEXES = results.RowIndexes()
+# A manifest's rows are the URIs of the files a statement wrote; AWS documents no column for them, so one
+# varchar column named for what it holds.
+_MANIFEST_COLUMNS = [{"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": "path", "Label": "path",
+                      "Type": "varchar", "Precision": 2147483647, "Scale": 0, "Nullable": "UNKNOWN",
+                      "CaseSensitive": True}]
 
 
 def _output_base(location: str) -> str:
@@ -186,7 +191,12 @@ class QueryOps(AthenaBase):
                                           + (f"\n{reason}" if reason else ""), "INVALID_INPUT")
         limit = int(req.get("MaxResults") or 1000)
         fb = doc.get("fb", {})
-        output = fb.get("output") or doc["ResultConfiguration"]["OutputLocation"]
+        manifest = req.get("QueryResultType") == "DATA_MANIFEST"
+        if manifest and not fb.get("manifest"):
+            raise InvalidRequestException(
+                f"Query {query_id} has no manifest: only CREATE TABLE AS SELECT, INSERT INTO and UNLOAD write one "
+                "(use QueryResultType DATA_ROWS for its results)", "INVALID_INPUT")
+        output = fb["manifest"] if manifest else fb.get("output") or doc["ResultConfiguration"]["OutputLocation"]
         bucket, key = split_uri(output)
         position = (0, 0)
         if req.get("NextToken"):
@@ -195,7 +205,9 @@ class QueryOps(AthenaBase):
                 raise InvalidRequestException("The NextToken is not valid.", "INVALID_INPUT")
             position = decoded
         try:
-            if fb.get("format") == "csv":
+            if manifest:  # one written file's S3 URI a line, no header
+                rows, next_position = self._text_page(ctx, bucket, key, position, limit)
+            elif fb.get("format") == "csv":
                 rows, next_position = self._csv_page(ctx, bucket, key, position, limit)
             else:
                 rows, next_position = self._text_page(ctx, bucket, key, position, limit)
@@ -206,7 +218,8 @@ class QueryOps(AthenaBase):
             "UpdateCount": int(fb.get("update_count") or 0),
             "ResultSet": {"Rows": [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]}
                                    for row in rows],
-                          "ResultSetMetadata": {"ColumnInfo": fb.get("columns") or []}}}
+                          "ResultSetMetadata": {"ColumnInfo": (_MANIFEST_COLUMNS if manifest
+                                                               else fb.get("columns") or [])}}}
         if next_position is not None:
             out["NextToken"] = results.encode_token(query_id, *next_position)
         return out
