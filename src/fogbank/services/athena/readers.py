@@ -43,7 +43,8 @@ def empty_relation(columns: Columns) -> str:
     return f"SELECT {', '.join(exprs)} WHERE false"
 
 
-AVRO_MISSING = "NOT_SUPPORTED: Avro needs the duckdb-extension-avro package, which is not installed"
+AVRO_MISSING = ("NOT_SUPPORTED: Avro needs the duckdb-extension-avro package, which is not installed or could not "
+                "be loaded")
 
 
 @functools.cache
