@@ -138,8 +138,7 @@ class QueryDatabases:
                     break
             if found is not None:
                 self._idle.remove(found)
-            retired = [d for d in self._idle if d.worn_out(now)]
-            self._idle = [d for d in self._idle if d not in retired]
+            retired = self._retire_worn(now)
             if found is None and self._ready:
                 found = self._ready.pop()
         for database in retired:
@@ -166,10 +165,7 @@ class QueryDatabases:
                 self._idle.append(database)
                 while len(self._idle) > self.idle_limit:
                     surplus.append(self._idle.pop(0))
-                if self._sweeper is None:  # so that a server left idle still lets go of deleted objects' bytes
-                    self._sweeper = threading.Timer(IDLE_SECONDS + 1, self.sweep)
-                    self._sweeper.daemon = True
-                    self._sweeper.start()
+                self._schedule_sweep()
         for extra in surplus:
             extra.close()
 
@@ -178,14 +174,24 @@ class QueryDatabases:
         now = time.monotonic()
         with self._lock:
             self._sweeper = None
-            retired = [d for d in self._idle if d.worn_out(now)]
-            self._idle = [d for d in self._idle if d not in retired]
-            if self._idle and not self._closed:
-                self._sweeper = threading.Timer(IDLE_SECONDS + 1, self.sweep)
-                self._sweeper.daemon = True
-                self._sweeper.start()
+            retired = self._retire_worn(now)
+            self._schedule_sweep()
         for database in retired:
             database.close()
+
+    def _retire_worn(self, now: float) -> list[QueryDatabase]:
+        """Takes the worn-out databases off the idle list (the caller holds the lock, and closes them)."""
+        retired = [d for d in self._idle if d.worn_out(now)]
+        self._idle = [d for d in self._idle if d not in retired]
+        return retired
+
+    def _schedule_sweep(self) -> None:
+        """Starts the sweep timer while databases are idle, so that a server left idle still lets go of deleted
+        objects' bytes (the caller holds the lock)."""
+        if self._sweeper is None and self._idle and not self._closed:
+            self._sweeper = threading.Timer(IDLE_SECONDS + 1, self.sweep)
+            self._sweeper.daemon = True
+            self._sweeper.start()
 
     def fill(self) -> None:
         """Makes unbound databases until enough are ready (or the pool is closed)."""
