@@ -25,7 +25,7 @@ from fogbank.services.athena.tables import (
 )
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import AlreadyExistsException, EntityNotFoundException, InvalidInputException
-from fogbank.services.glue.hive_tables import column_defs, external_table_input, literal_text
+from fogbank.services.glue.hive_tables import column_defs, external_table_input, literal_text, partition_specs
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 
@@ -468,22 +468,10 @@ def _partition_spec(node: exp.Expr) -> dict[str, str]:
 
 def parse_partition_specs(text: str) -> list[tuple[dict[str, str], str | None]]:
     """`PARTITION (k='v', n=1) LOCATION 's3://...' PARTITION (...)` -> [(spec, location)]."""
-    specs: list[tuple[dict[str, str], str | None]] = []
-    pattern = re.compile(r"PARTITION\s*\((.*?)\)\s*(?:LOCATION\s+'((?:[^']|'')*)')?\s*,?\s*", re.I | re.S)
-    pos = 0
-    text = text.strip()
-    while pos < len(text):
-        match = pattern.match(text, pos)
-        if match is None:
-            raise QueryFailed(f"SYNTAX_ERROR: line 1:1: cannot parse partition specification: {text[pos:][:80]}")
-        spec: dict[str, str] = {}
-        for item in re.finditer(r"\s*([`\"\w]+)\s*=\s*('(?:[^']|'')*'|[^,\s]+)\s*,?", match.group(1)):
-            value = item.group(2)
-            spec[_unquote(item.group(1)).lower()] = value[1:-1].replace("''", "'") if value.startswith("'") else value
-        location = match.group(2).replace("''", "'") if match.group(2) else None
-        specs.append((spec, location))
-        pos = match.end()
-    return specs
+    try:
+        return partition_specs(text)
+    except ValueError as exc:
+        raise QueryFailed(f"SYNTAX_ERROR: line 1:1: cannot parse partition specification: {exc}") from None
 
 
 def show_create(table: dict[str, Any]) -> str:

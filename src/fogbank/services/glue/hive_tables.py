@@ -6,6 +6,8 @@ Both engines write the catalog the same way, so Glue clients, crawlers, Athena a
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 from sqlglot import exp
@@ -136,3 +138,32 @@ def external_table_input(node: exp.Create, name: str) -> dict[str, Any]:
     if description:
         table_input["Description"] = description
     return table_input
+
+
+_PARTITION_SPEC = re.compile(r"PARTITION\s*\((.*?)\)\s*(?:LOCATION\s+'((?:[^']|'')*)')?\s*,?\s*", re.I | re.S)
+
+
+@functools.cache
+def _spec_item(quotes: str) -> re.Pattern[str]:
+    return re.compile(r"\s*([" + re.escape(quotes) + r"\w]+)\s*=\s*('(?:[^']|'')*'|[^,\s]+)\s*,?")
+
+
+def partition_specs(text: str, quotes: str = '`"') -> list[tuple[dict[str, str], str | None]]:
+    """`PARTITION (k='v', n=1) LOCATION 's3://...' PARTITION (...)` -> [(spec, location)], keys lower-cased and
+    unquoted (`quotes`: the identifier quotes the dialect has); ValueError holds the text that cannot be read."""
+    specs: list[tuple[dict[str, str], str | None]] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        match = _PARTITION_SPEC.match(text, pos)
+        if match is None:
+            raise ValueError(text[pos:][:80])
+        spec: dict[str, str] = {}
+        for item in _spec_item(quotes).finditer(match.group(1)):
+            value = item.group(2)
+            spec[item.group(1).strip().strip(quotes).lower()] = (value[1:-1].replace("''", "'")
+                                                                 if value.startswith("'") else value)
+        location = match.group(2).replace("''", "'") if match.group(2) else None
+        specs.append((spec, location))
+        pos = match.end()
+    return specs

@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from fogbank.engines.sql import SqlError, parse
-from fogbank.services.glue.hive_tables import external_table_input
+from fogbank.services.glue.hive_tables import external_table_input, partition_specs
 from fogbank.services.redshift_data.external import LakeCatalog
 from fogbank.services.redshift_data.pgerror import RedshiftSqlError
 from fogbank.services.redshift_data.sqltext import Tokens, tokenize
@@ -146,8 +146,6 @@ def _drop(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
     return SpectrumDdl("drop", schema, name, if_exists)
 
 
-_PARTITION = re.compile(r"PARTITION\s*\((.*?)\)\s*(?:LOCATION\s+'((?:[^']|'')*)')?\s*,?\s*", re.I | re.S)
-_SPEC_ITEM = re.compile(r"\s*([\"\w]+)\s*=\s*('(?:[^']|'')*'|[^,\s]+)\s*,?")
 _ALTER = re.compile(r"\s*ALTER\s+TABLE\s+(\"?[\w$]+\"?)\s*\.\s*(\"?[\w$]+\"?)\s+(ADD|DROP)\s+"
                     r"(IF\s+(?:NOT\s+)?EXISTS\s+)?(PARTITION\b.*?);?\s*$", re.I | re.S)
 
@@ -164,18 +162,10 @@ def _alter(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
     schema = _external(match.group(1).strip('"'), schemas, required=False)
     if schema is None:
         return None
-    specs: list[tuple[dict[str, str], str | None]] = []
-    text, pos = match.group(5).strip(), 0
-    while pos < len(text):
-        part = _PARTITION.match(text, pos)
-        if part is None:
-            raise RedshiftSqlError(f"cannot read the partition specification: {text[pos:][:80]}")
-        spec = {}
-        for item in _SPEC_ITEM.finditer(part.group(1)):
-            value = item.group(2)
-            spec[item.group(1).strip('"').lower()] = value[1:-1].replace("''", "'") if value.startswith("'") else value
-        specs.append((spec, part.group(2).replace("''", "'") if part.group(2) else None))
-        pos = part.end()
+    try:
+        specs = partition_specs(match.group(5), quotes='"')
+    except ValueError as exc:
+        raise RedshiftSqlError(f"cannot read the partition specification: {exc}") from None
     action = "add_partitions" if match.group(3).upper() == "ADD" else "drop_partitions"
     if action == "add_partitions" and any(location is None for _, location in specs):
         raise RedshiftSqlError("ADD PARTITION on an external table needs LOCATION 's3://...' for each partition")
