@@ -44,6 +44,29 @@ def test_each_statement_reads_the_objects_current_when_it_runs(athena: Athena, s
     assert _data(athena, "SELECT word FROM words") == [["nine"]]
 
 
+def test_a_statement_binds_to_the_table_as_it_is_now(athena: Athena, s3: Any, bucket: str) -> None:
+    """The same text over a redefined table gets the new table's columns (bound columns are remembered per
+    shared view, and a view's name changes with what it reads)."""
+    _table(athena, s3, bucket, "shifting")
+    s3.put_object(Bucket=bucket, Key="shifting/a.parquet",
+                  Body=parquet_bytes(pa.table({"id": [1, 2], "word": ["one", "two"]})))
+    sql = "SELECT id, word FROM shifting ORDER BY id"
+    for _ in range(2):
+        query_id = athena.execute(sql)["QueryExecutionId"]
+        assert athena.types(query_id) == [("id", "bigint"), ("word", "varchar")]
+        assert athena.result_rows(query_id)[1:] == [["1", "one"], ["2", "two"]]
+    athena.execute("DROP TABLE shifting")
+    athena.execute(f"CREATE EXTERNAL TABLE shifting (id double, word string) STORED AS PARQUET "
+                   f"LOCATION 's3://{bucket}/shifting/'")
+    query_id = athena.execute(sql)["QueryExecutionId"]
+    assert athena.types(query_id) == [("id", "double"), ("word", "varchar")]
+    assert athena.result_rows(query_id)[1:] == [["1.0", "one"], ["2.0", "two"]]
+    s3.put_object(Bucket=bucket, Key="shifting/a.parquet",
+                  Body=parquet_bytes(pa.table({"id": [3.5], "word": [None]}, schema=pa.schema(
+                      [("id", pa.float64()), ("word", pa.string())]))))
+    assert _data(athena, sql) == [["3.5", None]]
+
+
 def test_a_statement_cannot_name_files_on_its_own(athena: Athena, s3: Any, bucket: str) -> None:
     _table(athena, s3, bucket, "secret")
     s3.put_object(Bucket=bucket, Key="secret/a.parquet", Body=parquet_bytes(pa.table({"id": [1], "word": ["x"]})))

@@ -21,7 +21,7 @@ from sqlglot import exp
 from fogbank.engines import sql as sqlengine
 from fogbank.engines.sql import SqlError, quote_ident, quote_literal
 from fogbank.services.athena import results
-from fogbank.services.athena.databases import QueryDatabase
+from fogbank.services.athena.databases import Bound, QueryDatabase
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.results import child_type
 from fogbank.services.athena.scan import QuerySession
@@ -155,8 +155,8 @@ class Engine:
 
     # -- queries -------------------------------------------------------------------------------------------
 
-    def prepare(self, tree: exp.Expr) -> tuple[str, Any]:
-        """Resolves and translates a query; returns its DuckDB SQL and the bound (not yet run) relation."""
+    def prepare(self, tree: exp.Expr) -> tuple[str, Bound]:
+        """Resolves and translates a query; returns its DuckDB SQL and its output columns (it is not run)."""
         tree = name_columns(tree.copy())
         tree = self.session.resolve(tree)
         self.check_cancelled()
@@ -172,18 +172,24 @@ class Engine:
             text = sqlengine.to_duckdb(tree, "trino", self.session.schema())
         except SqlError as exc:
             raise QueryFailed(str(exc)) from exc
-        try:
-            relation = self.conn.sql(text)
-        except duckdb.Error as exc:
-            raise duckdb_failure(exc) from exc
-        if relation is None:
-            raise QueryFailed("NOT_SUPPORTED: the statement does not return rows")
-        return text, relation
+        shared = self.session.only_shared
+        bound = self.database.bound(text) if shared else None
+        if bound is None:
+            try:
+                relation = self.conn.sql(text)
+            except duckdb.Error as exc:
+                raise duckdb_failure(exc) from exc
+            if relation is None:
+                raise QueryFailed("NOT_SUPPORTED: the statement does not return rows")
+            bound = Bound(list(relation.columns), list(relation.types))
+            if shared:
+                self.database.remember_bound(text, bound)
+        return text, bound
 
     def select(self, tree: exp.Expr) -> Outcome:
         out_dir = self.output_dir()
-        text, relation = self.prepare(tree)
-        names, types = list(relation.columns), list(relation.types)
+        text, bound = self.prepare(tree)
+        names, types = bound.columns, bound.types
         columns = results.column_info(names, types)
         path = out_dir / "result.csv"
         try:
@@ -210,8 +216,8 @@ class Engine:
 
     def column_types(self, tree: exp.Expr) -> list[tuple[str, str]]:
         """The (name, Hive type) of a query's output, without running it (views, CTAS schemas)."""
-        _, relation = self.prepare(tree)
-        return [(name, hive_type_of(t)) for name, t in zip(relation.columns, relation.types, strict=True)]
+        _, bound = self.prepare(tree)
+        return [(name, hive_type_of(t)) for name, t in zip(bound.columns, bound.types, strict=True)]
 
     # -- writing table files -------------------------------------------------------------------------------
 

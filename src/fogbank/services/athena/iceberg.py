@@ -249,8 +249,8 @@ class IcebergStatements:
 
     def ctas(self, database: str, name: str, query: exp.Expr, props: dict[str, Any], location: str,
              if_not_exists: bool) -> Outcome:
-        text, relation = self.engine.prepare(query)
-        columns = [(n.lower(), hive_type_of(t)) for n, t in zip(relation.columns, relation.types, strict=True)]
+        text, bound = self.engine.prepare(query)
+        columns = [(n.lower(), hive_type_of(t)) for n, t in zip(bound.columns, bound.types, strict=True)]
         partitioning = props.get("partitioning") or props.get("partitioned_by") or []
         if isinstance(partitioning, str):
             partitioning = [partitioning]

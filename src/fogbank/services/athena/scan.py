@@ -93,6 +93,7 @@ class QuerySession:
         self.scanned_bytes = 0
         self._names = itertools.count()
         self._opened = False
+        self._private = False  # open made objects of this statement's own (temporary tables and views)
         self._pruner: duckdb.DuckDBPyConnection | None = None
         self.database = database
         # What this statement has already read of the catalog and of S3, by table and by folder: a table
@@ -408,6 +409,7 @@ class QuerySession:
         self._opened = True
         if any(scan.info.storage is not None and scan.info.storage.kind == "avro" for scan in self.scans):
             require_avro(self.database.avro)
+        self._private = bool(self._pending_tables)
         for view, columns, rows in self._pending_tables:
             cols = ", ".join(f"{quote_ident(c)} {'BIGINT' if c == 'ordinal_position' else 'VARCHAR'}"
                              for c in columns)
@@ -420,6 +422,7 @@ class QuerySession:
             keep = shared and (scan.info.storage is None or scan.info.storage.kind != "orc")  # ORC: Arrow per cursor
             statements = self._view_statements(scan, _PLACEHOLDER if keep else scan.view, temporary=not keep)
             if not keep:
+                self._private = True
                 for sql, batch in statements:
                     self._execute(sql, batch)
                 continue
@@ -432,6 +435,12 @@ class QuerySession:
             renamed[scan.view] = name
             scan.view = name
         return renamed
+
+    @property
+    def only_shared(self) -> bool:
+        """Whether the opened statement reads nothing but shared views, so its translated text means the same
+        on every statement of the database."""
+        return self._opened and not self._private and not self._metadata_views
 
     def _execute(self, sql: str, rows: list[list[Any]] | None) -> None:
         if rows is None:

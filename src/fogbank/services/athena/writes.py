@@ -93,8 +93,8 @@ class Writes:
         with_data = not isinstance(node.args.get("with_data"), bool) or node.args.get("with_data") is not False
         if fmt == "AVRO":
             require_avro(self.engine.database.avro)
-        text, relation = self.engine.prepare(query)
-        names, types = list(relation.columns), list(relation.types)
+        text, bound = self.engine.prepare(query)
+        names, types = bound.columns, bound.types
         columns = [(n.lower(), hive_type_of(t)) for n, t in zip(names, types, strict=True)]
         missing = [p for p in partition_by if p not in [c for c, _ in columns]]
         if missing:
@@ -142,8 +142,8 @@ class Writes:
         assert query is not None
         if info.storage.kind == "avro":
             require_avro(self.engine.database.avro)
-        text, relation = self.engine.prepare(query)
-        width = len(relation.columns)
+        text, bound = self.engine.prepare(query)
+        width = len(bound.columns)
         order = listed if listed is not None else [n for n, _ in all_columns]
         if width != len(order):
             raise QueryFailed(f"TYPE_MISMATCH: line 1:1: Insert query has mismatched column types: Table: "
