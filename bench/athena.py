@@ -74,6 +74,7 @@ class QueryResult:
     run_s: list[float] = field(default_factory=list)  # StartQueryExecution to SUCCEEDED seen
     engine_s: list[float] = field(default_factory=list)
     paging_s: list[float] = field(default_factory=list)  # every page of GetQueryResults
+    trips_s: list[float] = field(default_factory=list)  # of which HTTP round trips (server and wire)
     file_s: list[float] = field(default_factory=list)  # GetObject of the result CSV, parsed
     duckdb_s: list[float] = field(default_factory=list)
     rows: int = 0
@@ -101,6 +102,10 @@ class QueryResult:
     @property
     def paging(self) -> float:
         return statistics.median(self.paging_s)
+
+    @property
+    def trips(self) -> float:
+        return statistics.median(self.trips_s)
 
     @property
     def file(self) -> float:
@@ -228,6 +233,19 @@ class Athena:
         self.client = client(url, "athena")
         self.s3 = client(url, "s3")
         self.poll = poll
+        # The time GetQueryResults requests spend on the wire and in the server (from botocore handing the
+        # signed request to HTTP until it starts parsing the response body): the rest of paging is botocore's.
+        self.round_trips = 0.0
+        self._sent = 0.0
+        events = self.client.meta.events
+        events.register("before-send.athena.GetQueryResults", self._before_send)
+        events.register("before-parse.athena.GetQueryResults", self._before_parse)
+
+    def _before_send(self, **_: Any) -> None:
+        self._sent = time.perf_counter()
+
+    def _before_parse(self, **_: Any) -> None:
+        self.round_trips += time.perf_counter() - self._sent
 
     def start(self, sql: str) -> str:
         return str(self.client.start_query_execution(
@@ -336,9 +354,11 @@ def run_queries(athena: Athena, duck: duckdb.DuckDBPyConnection, queries: dict[i
                 result.engine_s.append(execution["Statistics"]["EngineExecutionTimeInMillis"] / 1000)
                 fetched = {}
                 for way in (("pages", "file") if index % 2 == 0 else ("file", "pages")):
-                    started = time.perf_counter()
+                    started, trips = time.perf_counter(), athena.round_trips
                     fetched[way] = getattr(athena, way)(execution)
                     (result.paging_s if way == "pages" else result.file_s).append(time.perf_counter() - started)
+                    if way == "pages":
+                        result.trips_s.append(athena.round_trips - trips)
                 started = time.perf_counter()
                 theirs = duck.execute(sql).fetchall()
                 result.duckdb_s.append(time.perf_counter() - started)
@@ -413,26 +433,29 @@ def render(results: list[QueryResult], args: argparse.Namespace, landed: int, cr
         "round(s), alternating the two.",
         "Run ms is StartQueryExecution until GetQueryExecution says SUCCEEDED; engine ms is the execution's "
         "EngineExecutionTimeInMillis (from the worker taking the query to its results written in S3); paging ms "
-        "is the client's time in GetQueryResults, every page of 1,000 rows (server and botocore's parsing); "
-        "file ms is GetObject and parsing. The DuckDB ms include fetching every row into Python tuples "
-        "(`fetchall`).",
+        "is the client's time in GetQueryResults, every page of 1,000 rows, of which the HTTP round trips (the "
+        "server's handling and the wire, from the signed request sent to its response read) and the rest "
+        "botocore's own work (building and signing requests, parsing JSON); file ms is GetObject and parsing. "
+        "The DuckDB ms include fetching every row into Python tuples (`fetchall`).",
         "",
-        "| query | rows | data scanned (MB) | run ms | of which engine ms | + paging ms | + file ms | DuckDB ms "
-        "| ratio, paged | ratio, file | answer |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| query | rows | data scanned (MB) | run ms | of which engine ms | + paging ms | of which round trips ms "
+        "| + file ms | DuckDB ms | ratio, paged | ratio, file | answer |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         if r.run_s and r.duckdb_s:
             lines.append(f"| Q{r.number:02d} | {r.rows:,} | {r.scanned / 1e6:,.1f} | "
                          f"{statistics.median(r.run_s) * 1000:,.1f} | {r.engine * 1000:,.1f} | "
-                         f"{r.paging * 1000:,.1f} | {r.file * 1000:,.1f} | {r.duckdb * 1000:,.1f} | "
+                         f"{r.paging * 1000:,.1f} | {r.trips * 1000:,.1f} | {r.file * 1000:,.1f} | "
+                         f"{r.duckdb * 1000:,.1f} | "
                          f"{r.paged / r.duckdb:.2f} | {r.filed / r.duckdb:.2f} | "
                          f"{'identical' if not r.error else 'DIFFERS: ' + r.error} |")
         else:
-            lines.append(f"| Q{r.number:02d} | | | | | | | | | | FAILED: {r.error} |")
+            lines.append(f"| Q{r.number:02d} | | | | | | | | | | | FAILED: {r.error} |")
     run_total = sum(statistics.median(r.run_s) for r in ok)
     lines.append(f"| **total** | | | {run_total * 1000:,.1f} | {sum(r.engine for r in ok) * 1000:,.1f} | "
-                 f"{sum(r.paging for r in ok) * 1000:,.1f} | {sum(r.file for r in ok) * 1000:,.1f} | "
+                 f"{sum(r.paging for r in ok) * 1000:,.1f} | {sum(r.trips for r in ok) * 1000:,.1f} | "
+                 f"{sum(r.file for r in ok) * 1000:,.1f} | "
                  f"**{duck_total * 1000:,.1f}** | **{paged_ratio:.2f}** | **{filed_ratio:.2f}** | "
                  f"{len(results) - len(wrong)} of {len(results)} identical |")
     shares = prune.shares

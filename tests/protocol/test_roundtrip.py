@@ -30,7 +30,7 @@ from fogbank.errors import AwsError, ServiceError
 from fogbank.protocol.http import BytesBody, Headers, HttpRequest, HttpResponse
 from fogbank.protocol.parser import parse_request
 from fogbank.protocol.routing import Router
-from fogbank.protocol.serializer import serialize_error, serialize_response
+from fogbank.protocol.serializer import WireReady, serialize_error, serialize_response, to_document
 from fogbank.protocol.specs import ServiceSpec
 
 ENDPOINT = "http://localhost:4566"
@@ -457,6 +457,12 @@ def test_athena_idempotency_token_and_result_set(loopbacks: dict[str, Loopback])
         "ResultSetMetadata": {"ColumnInfo": [{"Name": "_col0", "Type": "integer", "Precision": 10, "Scale": 0,
                                               "Nullable": "UNKNOWN", "CaseSensitive": False}]}}}
     assert athena.call("GetQueryResults", {"QueryExecutionId": "q-1", "MaxResults": 100}, reply) == reply
+    # Rows built in their wire form already go out as they are, unchecked, and read back the same.
+    rows = WireReady(reply["ResultSet"]["Rows"])
+    wire_ready = {**reply, "ResultSet": {**reply["ResultSet"], "Rows": rows}}
+    shape = athena.spec.model.operation_model("GetQueryResults").output_shape
+    assert to_document(wire_ready, shape)["ResultSet"]["Rows"] is rows
+    assert athena.call("GetQueryResults", {"QueryExecutionId": "q-1", "MaxResults": 100}, wire_ready) == reply
     reply = {"QueryExecution": {"QueryExecutionId": "q-1", "Query": "SELECT 1", "StatementType": "DML",
                                 "Status": {"State": "SUCCEEDED", "SubmissionDateTime": when("2024-01-01T00:00:01.25"),
                                            "CompletionDateTime": when("2024-01-01T00:00:02")},

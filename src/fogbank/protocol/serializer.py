@@ -126,6 +126,12 @@ def _document_members(shape: Shape, wire_names: bool) -> dict[str, tuple[str, Sh
     return found
 
 
+class WireReady(list):
+    """A list a provider built in its document form already: structures as dicts under their members' wire
+    names, no None, and nothing but strings, booleans and whole numbers inside. Documents carry it as it is,
+    unchecked: checking each of a 1,000-row Athena result page's 5,000 records costs ~3 ms."""
+
+
 def to_document(value: Any, shape: Shape | None, style: DocumentStyle | bool = JSON_STYLE,
                 timestamp_format: str = "unixTimestamp") -> Any:
     """Python values -> a JSON-able (or CBOR-able) document following the shape.
@@ -134,7 +140,7 @@ def to_document(value: Any, shape: Shape | None, style: DocumentStyle | bool = J
     """
     if isinstance(style, bool):
         style = RPC_V2_CBOR_STYLE if style else JSON_STYLE
-    if value is None or shape is None:
+    if value is None or shape is None or type(value) is WireReady:
         return value
     convert = _converter(shape, style, timestamp_format)
     return value if convert is None else convert(value)
@@ -244,7 +250,7 @@ def _structure(shape: Shape, style: DocumentStyle, timestamp_format: str, buildi
             if found is None or item is None:
                 continue
             wire, member = found
-            out[wire] = item if member is None else member(item)
+            out[wire] = item if member is None or type(item) is WireReady else member(item)
         return out
 
     return convert

@@ -8,6 +8,7 @@ from typing import Any
 
 from fogbank.context import RequestContext
 from fogbank.protocol.dispatch import operation
+from fogbank.protocol.serializer import WireReady
 from fogbank.services.athena import results
 from fogbank.services.athena.base import ENGINE_VERSION, AthenaBase, decode_token, encode_token, to_datetime
 from fogbank.services.athena.errors import InvalidRequestException
@@ -216,8 +217,8 @@ class QueryOps(AthenaBase):
                                           "INVALID_INPUT") from None
         out: dict[str, Any] = {
             "UpdateCount": int(fb.get("update_count") or 0),
-            "ResultSet": {"Rows": [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]}
-                                   for row in rows],
+            "ResultSet": {"Rows": WireReady([{"Data": [{} if v is None else {"VarCharValue": v} for v in row]}
+                                             for row in rows]),
                           "ResultSetMetadata": {"ColumnInfo": (_MANIFEST_COLUMNS if manifest
                                                                else fb.get("columns") or [])}}}
         if next_position is not None:

@@ -172,8 +172,8 @@ class Engine:
             text = sqlengine.to_duckdb(tree, "trino", self.session.schema())
         except SqlError as exc:
             raise QueryFailed(str(exc)) from exc
-        shared = self.session.only_shared
-        bound = self.database.bound(text) if shared else None
+        cacheable = self.session.only_shared
+        bound = self.database.bound(text) if cacheable else None
         if bound is None:
             try:
                 relation = self.conn.sql(text)
@@ -182,7 +182,7 @@ class Engine:
             if relation is None:
                 raise QueryFailed("NOT_SUPPORTED: the statement does not return rows")
             bound = Bound(list(relation.columns), list(relation.types))
-            if shared:
+            if cacheable:
                 self.database.remember_bound(text, bound)
         return text, bound
 
