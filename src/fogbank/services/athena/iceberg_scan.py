@@ -36,7 +36,7 @@ from pyiceberg.expressions import (
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.manifest import DataFile, FileFormat
 from pyiceberg.schema import Schema, visit
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.types import (
     BooleanType,
@@ -134,12 +134,14 @@ class IcebergColumn:
 
 @dataclass
 class IcebergFiles:
-    """The data files one scan reads, as (s3 uri, size in bytes), and their manifest entries by uri."""
+    """The data files one scan reads, as (s3 uri, size in bytes), and their manifest entries by uri; and the
+    position delete files that apply to each data file, by its uri."""
 
     files: list[tuple[str, int]]
     columns: list[IcebergColumn]
     snapshot_id: int | None
     data_files: dict[str, DataFile] = field(default_factory=dict)
+    deletes: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
 def columns_of(schema: Schema) -> list[IcebergColumn]:
@@ -199,35 +201,81 @@ def plan_files(table: Table, snapshot: Snapshot | None, conjuncts: list[exp.Expr
         return IcebergFiles([], columns, None)
     row_filter = row_filter_of(conjuncts, table.schema())
     try:
-        tasks = list(table.scan(snapshot_id=snapshot.snapshot_id, row_filter=row_filter).plan_files())
+        tasks = _plan(table, snapshot, row_filter)
     except (ValueError, TypeError, ArithmeticError):
         # A predicate pyiceberg cannot bind (e.g. a literal of another type) filters nothing.
-        tasks = list(table.scan(snapshot_id=snapshot.snapshot_id).plan_files())
+        tasks = _plan(table, snapshot, AlwaysTrue())
     files: list[tuple[str, int]] = []
     data_files: dict[str, DataFile] = {}
+    deletes: dict[str, list[tuple[str, int]]] = {}
     for task in tasks:
-        if task.delete_files:
-            raise QueryFailed("NOT_SUPPORTED: Iceberg delete files (merge-on-read) are not supported by "
-                              "fogbank's Athena engine; rewrite the table with OPTIMIZE in the engine that wrote them")
+        for delete in task.delete_files:
+            if delete.file_format != FileFormat.PARQUET:
+                raise QueryFailed(f"NOT_SUPPORTED: Iceberg delete files in {delete.file_format} format are not "
+                                  "supported; only Parquet")
         if task.file.file_format != FileFormat.PARQUET:
             raise QueryFailed(f"NOT_SUPPORTED: Iceberg data files in {task.file.file_format} format are not "
                               "supported; only Parquet")
         files.append((task.file.file_path, int(task.file.file_size_in_bytes)))
         data_files[task.file.file_path] = task.file
-    return IcebergFiles(files, columns, snapshot.snapshot_id, data_files)
+        if task.delete_files:
+            deletes[task.file.file_path] = sorted((d.file_path, int(d.file_size_in_bytes))
+                                                  for d in task.delete_files)
+    return IcebergFiles(files, columns, snapshot.snapshot_id, data_files, deletes)
 
 
-def relation_sql(local_files: list[str], columns: list[IcebergColumn]) -> str:
-    """A SELECT over data files giving the table's columns (matched by field id) and fb_file."""
-    names = [f"{quote_ident(c.name)}" for c in columns]
+def _plan(table: Table, snapshot: Snapshot, row_filter: BooleanExpression) -> list[FileScanTask]:
+    """The snapshot's scan tasks: data files with the position deletes that apply to each (pyiceberg matches
+    them by sequence number and partition, as the Iceberg spec says)."""
+    try:
+        return list(table.scan(snapshot_id=snapshot.snapshot_id, row_filter=row_filter).plan_files())
+    except ValueError as exc:
+        if "equality deletes" in str(exc):
+            raise QueryFailed("NOT_SUPPORTED: Iceberg equality delete files are not supported by fogbank's Athena "
+                              "engine (position deletes are); rewrite the table's data files in the engine that "
+                              "wrote them") from exc
+        raise
+
+
+@dataclass(frozen=True)
+class PositionDeletes:
+    """A position delete file that applies to a data file: both as the statement's database reads them, and
+    the data file as the delete file names it (its uri)."""
+
+    data_local: str
+    data_uri: str
+    delete_local: str
+
+
+def relation_sql(local_files: list[str], columns: list[IcebergColumn],
+                 deletes: list[PositionDeletes] | None = None) -> str:
+    """A SELECT over data files giving the table's columns (matched by field id) and fb_file, without the rows
+    that position delete files delete: a delete row (file_path, pos) removes row number `pos` (from 0) of the
+    data file `file_path`, when that delete file applies to that data file."""
+    names = [f"d.{quote_ident(c.name)}" for c in columns]
     if not local_files:
         exprs = [f"CAST(NULL AS {duckdb_type(c.hive_type)}) AS {quote_ident(c.name)}" for c in columns]
         return f"SELECT {', '.join([*exprs, 'CAST(NULL AS VARCHAR) AS fb_file'])} WHERE false"
     mapping = ", ".join(f"{c.field_id}: {{name: {quote_literal(c.name)}, "
                         f"type: {quote_literal(duckdb_type(c.hive_type))}, default_value: NULL}}" for c in columns)
-    files = "[" + ", ".join(quote_literal(f) for f in local_files) + "]"
-    return (f"SELECT {', '.join([*names, 'fb_file'])} FROM read_parquet({files}, schema = MAP {{{mapping}}}, "
-            "filename = 'fb_file')")
+    files = _list(local_files)
+    if not deletes:
+        return (f"SELECT {', '.join([*names, 'd.fb_file'])} FROM read_parquet({files}, "
+                f"schema = MAP {{{mapping}}}, filename = 'fb_file') d")
+    pairs = ", ".join(f"({quote_literal(d.data_local)}, {quote_literal(d.data_uri)}, {quote_literal(d.delete_local)})"
+                      for d in deletes)
+    delete_files = _list(sorted({d.delete_local for d in deletes}))
+    deleted = (f"SELECT m.fb_data, p.pos FROM read_parquet({delete_files}, filename = 'fb_delete', "
+               "union_by_name = true) p "
+               f"JOIN (VALUES {pairs}) m(fb_data, fb_uri, fb_delete) "
+               "ON p.fb_delete = m.fb_delete AND p.file_path = m.fb_uri")
+    return (f"SELECT {', '.join([*names, 'd.fb_file'])} FROM read_parquet({files}, schema = MAP {{{mapping}}}, "
+            f"filename = 'fb_file', file_row_number = true) d "
+            f"ANTI JOIN ({deleted}) x ON x.fb_data = d.fb_file AND x.pos = d.file_row_number")
+
+
+def _list(paths: list[str]) -> str:
+    return "[" + ", ".join(quote_literal(p) for p in paths) + "]"
 
 
 # -- WHERE clause -> Iceberg row filter ---------------------------------------------------------------------

@@ -65,6 +65,7 @@ class PlannedScan:
     files: list[FileRef] = field(default_factory=list)
     pseudo: set[str] = field(default_factory=set)
     iceberg: iceberg_scan.IcebergFiles | None = None
+    deletes: list[iceberg_scan.PositionDeletes] = field(default_factory=list)
 
 
 def position_of(node: exp.Expr) -> tuple[int, int]:
@@ -222,14 +223,23 @@ class QuerySession:
         found = iceberg_scan.plan_files(table, snapshot, conjuncts)
         planned.iceberg = found
         planned.info = replace(info, columns=[(c.name, c.hive_type) for c in found.columns])
+        delete_locals: dict[str, str] = {}
         for uri, size in found.files:
-            try:
-                bucket, key = split_uri(uri)
-                local = self.database.link(self.s3, bucket, key)
-            except S3LocalError as exc:
-                raise QueryFailed(f"ICEBERG_MISSING_DATA: data file of {info.qualified} is missing: {uri}") from exc
-            planned.files.append(FileRef(str(local), uri, size, 0.0, []))
+            local = self._link_iceberg_file(info, uri, "data")
+            planned.files.append(FileRef(local, uri, size, 0.0, []))
             self.scanned_bytes += size
+            for delete_uri, delete_size in found.deletes.get(uri, []):
+                if delete_uri not in delete_locals:
+                    delete_locals[delete_uri] = self._link_iceberg_file(info, delete_uri, "delete")
+                    self.scanned_bytes += delete_size
+                planned.deletes.append(iceberg_scan.PositionDeletes(local, uri, delete_locals[delete_uri]))
+
+    def _link_iceberg_file(self, info: TableInfo, uri: str, kind: str) -> str:
+        try:
+            bucket, key = split_uri(uri)
+            return str(self.database.link(self.s3, bucket, key))
+        except S3LocalError as exc:
+            raise QueryFailed(f"ICEBERG_MISSING_DATA: {kind} file of {info.qualified} is missing: {uri}") from exc
 
     def _evaluate(self, node: exp.Expr) -> Any:
         """The value of a constant expression of the query (a time-travel pointer)."""
@@ -456,7 +466,7 @@ class QuerySession:
         if scan.iceberg is not None:
             from fogbank.services.athena import iceberg_scan
 
-            relation = iceberg_scan.relation_sql([f.local for f in scan.files], scan.iceberg.columns)
+            relation = iceberg_scan.relation_sql([f.local for f in scan.files], scan.iceberg.columns, scan.deletes)
         else:
             relation = relation_sql(self.conn, info.storage, [f.local for f in scan.files], info.columns,
                                     f"{scan.view}_arrow", [f.identity for f in scan.files])
