@@ -97,17 +97,24 @@ def _commit_delete_file(table: Table, s3: Any, body: bytes, record_count: int, n
                            (AssertRefSnapshotId(snapshot_id=parent.snapshot_id, ref="main"),))
 
 
+def _iceberg_table(athena: Athena, bucket: str, prefix: str, columns: str, *inserts: str) -> str:
+    """A new Iceberg table written by fogbank's Athena, one data file per INSERT; returns its name."""
+    name = unique(prefix)
+    athena.execute(f"CREATE TABLE {name} ({columns}) LOCATION 's3://{bucket}/ice/{name}/' "
+                   "TBLPROPERTIES ('table_type'='ICEBERG')")
+    for values in inserts:
+        athena.execute(f"INSERT INTO {name} VALUES {values}")
+    return name
+
+
 def _data_files(table: Table) -> list[str]:
     return sorted(task.file.file_path for task in table.scan().plan_files())
 
 
 def test_rows_deleted_by_position_delete_files_are_not_read(athena: Athena, s3: Any, bucket: str,
                                                             fogbank: FogbankServer) -> None:
-    name = unique("mor")
-    athena.execute(f"CREATE TABLE {name} (id bigint, word string) LOCATION 's3://{bucket}/ice/{name}/' "
-                   "TBLPROPERTIES ('table_type'='ICEBERG')")
-    athena.execute(f"INSERT INTO {name} VALUES (1, 'one'), (2, 'two'), (3, 'three'), (4, 'four')")
-    athena.execute(f"INSERT INTO {name} VALUES (5, 'five'), (6, 'six')")
+    name = _iceberg_table(athena, bucket, "mor", "id bigint, word string",
+                          "(1, 'one'), (2, 'two'), (3, 'three'), (4, 'four')", "(5, 'five'), (6, 'six')")
     catalog = _catalog(fogbank)
     table = catalog.load_table((athena.database, name))
     first, second = _data_files(table)
@@ -149,10 +156,7 @@ def test_rows_deleted_by_position_delete_files_are_not_read(athena: Athena, s3: 
 
 def test_equality_delete_files_are_refused_with_a_reason(athena: Athena, s3: Any, bucket: str,
                                                          fogbank: FogbankServer) -> None:
-    name = unique("eqdel")
-    athena.execute(f"CREATE TABLE {name} (id bigint) LOCATION 's3://{bucket}/ice/{name}/' "
-                   "TBLPROPERTIES ('table_type'='ICEBERG')")
-    athena.execute(f"INSERT INTO {name} VALUES (1), (2)")
+    name = _iceberg_table(athena, bucket, "eqdel", "id bigint", "(1), (2)")
     catalog = _catalog(fogbank)
     # An equality delete of the rows whose id is 1 (field id 1).
     schema = pa.schema([pa.field("id", pa.int64(), metadata={b"PARQUET:field_id": b"1"})])
