@@ -23,9 +23,9 @@ from fogbank.engines.sql import SqlError, quote_ident, quote_literal
 from fogbank.services.athena import results
 from fogbank.services.athena.databases import Bound, QueryDatabase
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.results import child_type
 from fogbank.services.athena.scan import QuerySession
 from fogbank.services.glue.catalog import GlueCatalog
+from fogbank.services.glue.hive_types import from_duckdb as hive_type_of
 from fogbank.services.s3.local_access import S3LocalAccess
 
 if TYPE_CHECKING:
@@ -282,29 +282,3 @@ def _extension(fmt: str, compression: str | None) -> str:
     codec = _text_codec(compression)
     suffix = {"gzip": ".gz", "zstd": ".zst"}.get(codec, "")
     return (".json" if fmt == "JSON" else "") + suffix
-
-
-def hive_type_of(dtype: DuckDBPyType) -> str:
-    """The Hive/Glue type of a DuckDB result column (what Athena records for CTAS and views)."""
-    tid = dtype.id
-    simple = {"varchar": "string", "boolean": "boolean", "tinyint": "tinyint", "smallint": "smallint",
-              "integer": "int", "bigint": "bigint", "hugeint": "bigint", "double": "double", "float": "float",
-              "date": "date", "timestamp": "timestamp", "timestamp_ms": "timestamp", "timestamp_ns": "timestamp",
-              "timestamp_s": "timestamp", "timestamp with time zone": "timestamp", "blob": "binary",
-              "utinyint": "smallint", "usmallint": "int", "uinteger": "bigint", "ubigint": "bigint",
-              "time": "string", "uuid": "string", "interval": "string"}
-    if str(dtype) == "JSON":
-        return "string"
-    if tid in simple:
-        return simple[tid]
-    if tid == "decimal":
-        children = dict(dtype.children)
-        return f"decimal({children['precision']},{children['scale']})"
-    if tid in ("list", "array"):
-        return f"array<{hive_type_of(child_type(dtype, 0))}>"
-    if tid == "map":
-        return f"map<{hive_type_of(child_type(dtype, 0))},{hive_type_of(child_type(dtype, 1))}>"
-    if tid == "struct":
-        fields = [f"{name}:{hive_type_of(child_type(dtype, i))}" for i, (name, _) in enumerate(dtype.children)]
-        return "struct<" + ",".join(fields) + ">"
-    return "string"

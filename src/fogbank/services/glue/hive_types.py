@@ -1,11 +1,13 @@
-"""Hive/Glue column types: from Arrow and Avro schemas and from JSON values, and how two inferred types merge."""
+"""Hive/Glue column types: from Arrow and Avro schemas, DuckDB result types and JSON values, and how two inferred
+types merge."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from duckdb.sqltypes import DuckDBPyType
 
 _INT32 = 2**31
 _WIDTH = {"tinyint": 1, "smallint": 2, "int": 3, "bigint": 4}
@@ -54,6 +56,39 @@ def from_arrow(dtype: pa.DataType) -> str:
                           for i in range(dtype.num_fields))
         return f"struct<{fields}>"
     return "string"
+
+
+_DUCKDB_SIMPLE = {
+    "varchar": "string", "boolean": "boolean", "tinyint": "tinyint", "smallint": "smallint", "integer": "int",
+    "bigint": "bigint", "hugeint": "bigint", "double": "double", "float": "float", "date": "date",
+    "timestamp": "timestamp", "timestamp_ms": "timestamp", "timestamp_ns": "timestamp", "timestamp_s": "timestamp",
+    "timestamp with time zone": "timestamp", "blob": "binary", "utinyint": "smallint", "usmallint": "int",
+    "uinteger": "bigint", "ubigint": "bigint", "time": "string", "uuid": "string", "interval": "string"}
+
+
+def from_duckdb(dtype: DuckDBPyType) -> str:
+    """The Glue type a DuckDB result column is catalogued as (a CTAS's, a view's, a Spectrum CETAS's)."""
+    tid = dtype.id
+    if str(dtype) == "JSON":
+        return "string"
+    if tid in _DUCKDB_SIMPLE:
+        return _DUCKDB_SIMPLE[tid]
+    if tid == "decimal":
+        sizes = dict(dtype.children)
+        return f"decimal({sizes['precision']},{sizes['scale']})"
+    if tid in ("list", "array"):
+        return f"array<{from_duckdb(_child(dtype, 0))}>"
+    if tid == "map":
+        return f"map<{from_duckdb(_child(dtype, 0))},{from_duckdb(_child(dtype, 1))}>"
+    if tid == "struct":
+        return "struct<" + ",".join(f"{name}:{from_duckdb(_child(dtype, i))}"
+                                    for i, (name, _) in enumerate(dtype.children)) + ">"
+    return "string"
+
+
+def _child(dtype: DuckDBPyType, index: int) -> DuckDBPyType:
+    """A nested type's index-th child type (list element, map key or value, struct field)."""
+    return cast("DuckDBPyType", dtype.children[index][1])
 
 
 _AVRO_PRIMITIVES = {"null": "string", "boolean": "boolean", "int": "int", "long": "bigint", "float": "float",
