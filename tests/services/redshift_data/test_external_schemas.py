@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -127,3 +128,87 @@ def test_spectrum_ddl_creates_alters_and_drops_glue_tables(sql: Sql, s3: Any, bu
     sql.ok("CREATE TABLE local_t (a INT)")
     sql.ok("ALTER TABLE local_t ADD COLUMN b INT")
     sql.ok("DROP TABLE local_t")
+
+
+def test_create_external_table_as_and_insert_write_lake_tables(sql: Sql, s3: Any, bucket: str, glue: Any,
+                                                               fogbank: Any) -> None:
+    lake = unique_name("cetas").replace("-", "_")
+    sql.ok(f"CREATE EXTERNAL SCHEMA spectrum FROM DATA CATALOG DATABASE '{lake}' "
+           "IAM_ROLE 'arn:aws:iam::000000000000:role/spectrum' CREATE EXTERNAL DATABASE IF NOT EXISTS")
+    sql.ok("CREATE TABLE sales (id INT, amount DECIMAL(8,2), buyer VARCHAR(10), day DATE)")
+    sql.ok("INSERT INTO sales VALUES (1, 9.50, 'ann', '2024-01-01'), (2, 3.25, 'bob', '2024-01-01'), "
+           "(3, 1.00, NULL, '2024-01-02')")
+    written = sql.ok(f"CREATE EXTERNAL TABLE spectrum.sales_lake PARTITIONED BY (day) STORED AS PARQUET "
+                     f"LOCATION 's3://{bucket}/lake/sales' AS SELECT day, id, amount, buyer FROM sales")
+    assert written["ResultRows"] == 3
+    table = glue.get_table(DatabaseName=lake, Name="sales_lake")["Table"]
+    assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == [
+        ("id", "int"), ("amount", "decimal(8,2)"), ("buyer", "string")]
+    assert table["PartitionKeys"] == [{"Name": "day", "Type": "date"}]
+    assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+    partitions = glue.get_partitions(DatabaseName=lake, TableName="sales_lake")["Partitions"]
+    assert sorted((p["Values"], p["StorageDescriptor"]["Location"]) for p in partitions) == [
+        (["2024-01-01"], f"s3://{bucket}/lake/sales/day=2024-01-01/"),
+        (["2024-01-02"], f"s3://{bucket}/lake/sales/day=2024-01-02/")]
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="lake/sales/")["Contents"])
+    assert [k.rsplit("/", 1)[0] for k in keys] == ["lake/sales/day=2024-01-01", "lake/sales/day=2024-01-02"]
+    assert all(re.fullmatch(r"\d{8}_\d{6}_\d{6}_[0-9a-f]{8}_0000_part_00\.parquet", k.rsplit("/", 1)[1])
+               for k in keys)
+    assert sql.rows("SELECT day, count(*), sum(amount) FROM spectrum.sales_lake GROUP BY day ORDER BY day") == [
+        ["2024-01-01", 2, "12.75"], ["2024-01-02", 1, "1.00"]]
+
+    # INSERT adds files, and a partition the catalog did not have.
+    inserted = sql.ok("INSERT INTO spectrum.sales_lake SELECT id + 10, amount, buyer, DATE '2024-01-03' FROM sales "
+                      "WHERE id < 3")
+    assert inserted["ResultRows"] == 2
+    assert sorted(p["Values"][0] for p in glue.get_partitions(DatabaseName=lake, TableName="sales_lake")[
+        "Partitions"]) == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    assert sql.rows("SELECT id, buyer FROM spectrum.sales_lake WHERE day = '2024-01-03' ORDER BY id") == [
+        [11, "ann"], [12, "bob"]]
+    sql.ok("INSERT INTO spectrum.sales_lake SELECT 4, 0.50, 'dee', DATE '2024-01-01'")
+    assert sql.rows("SELECT count(*) FROM spectrum.sales_lake WHERE day = '2024-01-01'") == [[3]]
+
+    # Delimited text, Hive's way: the table's delimiter, NULL as \N.
+    sql.ok(f"CREATE EXTERNAL TABLE spectrum.buyers ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' STORED AS TEXTFILE "
+           f"LOCATION 's3://{bucket}/lake/buyers/' TABLE PROPERTIES ('numRows'='3') "
+           "AS SELECT id, buyer FROM sales ORDER BY id")
+    (only,) = s3.list_objects_v2(Bucket=bucket, Prefix="lake/buyers/")["Contents"]
+    assert only["Key"].endswith("_0000_part_00.txt")
+    assert s3.get_object(Bucket=bucket, Key=only["Key"])["Body"].read() == b"1|ann\n2|bob\n3|\\N\n"
+    buyers = glue.get_table(DatabaseName=lake, Name="buyers")["Table"]
+    assert buyers["StorageDescriptor"]["SerdeInfo"]["Parameters"]["field.delim"] == "|"
+    assert buyers["Parameters"]["numRows"] == "3"
+    assert sql.rows("SELECT id, buyer FROM spectrum.buyers ORDER BY id") == [[1, "ann"], [2, "bob"], [3, None]]
+    # Athena reads what the warehouse wrote.
+    athena = fogbank.client("athena")
+    query_id = athena.start_query_execution(
+        QueryString="SELECT day, count(*) FROM sales_lake GROUP BY day ORDER BY day",
+        QueryExecutionContext={"Database": lake},
+        ResultConfiguration={"OutputLocation": f"s3://{bucket}/athena/"})["QueryExecutionId"]
+    for _ in range(200):
+        state = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"]
+        if state not in ("QUEUED", "RUNNING"):
+            break
+    assert state == "SUCCEEDED"
+    rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"][1:]
+    assert [[d["VarCharValue"] for d in r["Data"]] for r in rows] == [
+        ["2024-01-01", "3"], ["2024-01-02", "1"], ["2024-01-03", "2"]]
+
+    # What Spectrum refuses, with the catalog and the files left as they were.
+    assert "not empty" in sql.error(f"CREATE EXTERNAL TABLE spectrum.again STORED AS PARQUET "
+                                    f"LOCATION 's3://{bucket}/lake/sales/' AS SELECT 1 AS a")
+    assert "already exists" in sql.error(f"CREATE EXTERNAL TABLE spectrum.buyers STORED AS PARQUET "
+                                         f"LOCATION 's3://{bucket}/lake/other/' AS SELECT 1 AS a")
+    assert "drop the column list" in sql.error(f"CREATE EXTERNAL TABLE spectrum.c (a int) STORED AS PARQUET "
+                                               f"LOCATION 's3://{bucket}/lake/c/' AS SELECT 1 AS a")
+    assert 'partition column "nope"' in sql.error(f"CREATE EXTERNAL TABLE spectrum.c PARTITIONED BY (nope) STORED AS "
+                                                  f"PARQUET LOCATION 's3://{bucket}/lake/c/' AS SELECT 1 AS a")
+    assert "only PARQUET and TEXTFILE" in sql.error(
+        f"CREATE EXTERNAL TABLE spectrum.c ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' "
+        f"LOCATION 's3://{bucket}/lake/c/' AS SELECT 1 AS a")
+    assert "INSERT has 1 expressions" in sql.error("INSERT INTO spectrum.buyers SELECT 1")
+    assert "no column list or VALUES" in sql.error("INSERT INTO spectrum.buyers VALUES (9, 'x')")
+    assert "transaction block" in sql.error("BEGIN; INSERT INTO spectrum.buyers SELECT 9, 'x'; END")
+    assert [t["Name"] for t in glue.get_tables(DatabaseName=lake)["TableList"]] == ["buyers", "sales_lake"]
+    assert "lake/c/" not in str(s3.list_objects_v2(Bucket=bucket, Prefix="lake/"))
+    assert sql.rows("SELECT count(*) FROM spectrum.buyers") == [[3]]

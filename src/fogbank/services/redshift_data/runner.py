@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from fogbank.services.redshift_data import commands, external, loading, spectrum, unloading
+from fogbank.services.redshift_data import commands, external, loading, spectrum, spectrum_writes, unloading
 from fogbank.services.redshift_data.commands import (
     CopyCommand,
     DatabaseCommand,
@@ -334,6 +334,8 @@ class Runner:
             if in_block:
                 raise RedshiftSqlError(f"{' '.join(leading_words(sql, 3))} on an external table cannot run inside "
                                        "a transaction block")
+            if ddl.action in ("create_as", "insert"):
+                return self._write_lake(job, cursor, ddl, dialect, scratch)
             spectrum.run(ddl, self.catalog(), *job.scope)
             return Outcome()
         command = commands.recognize(sql)
@@ -341,6 +343,17 @@ class Runner:
             translated = translate(sql, job.parameters, dialect)
             return self._run_translated(job, cursor, translated, scratch, name, keep_result)
         return self._run_command(job, cursor, command, dialect, scratch, in_block)
+
+    def _write_lake(self, job: Job, cursor: duckdb.DuckDBPyConnection, ddl: spectrum.SpectrumDdl,
+                    dialect: Dialect, scratch: Scratch) -> Outcome:
+        """CREATE EXTERNAL TABLE ... AS and INSERT INTO an external table: the query's rows as lake files."""
+        query = translate(ddl.query, job.parameters, dialect)
+        if query.kind != "query":
+            raise RedshiftSqlError("the statement needs a SELECT query to write")
+        self._prepare_external(job, cursor, query.external, scratch)
+        rows = spectrum_writes.write(ddl, cursor, query.sql, self.catalog(), S3Access(self.s3, *job.scope), scratch,
+                                     job.id)
+        return Outcome(rows=rows)
 
     def _prepare_external(self, job: Job, cursor: duckdb.DuckDBPyConnection, refs: list[ExternalRef],
                           scratch: Scratch) -> None:

@@ -1,8 +1,10 @@
-"""Redshift Spectrum's DDL on external schemas: CREATE EXTERNAL TABLE, DROP TABLE, and ALTER TABLE ADD / DROP
-PARTITION, written to the Glue Data Catalog database behind the schema as Spectrum writes them (Hive SerDes,
-EXTERNAL_TABLE), so Athena, Glue clients and the warehouse read the same table.
+"""Redshift Spectrum's statements on external schemas: CREATE EXTERNAL TABLE, DROP TABLE, and ALTER TABLE ADD /
+DROP PARTITION, written to the Glue Data Catalog database behind the schema as Spectrum writes them (Hive
+SerDes, EXTERNAL_TABLE), so Athena, Glue clients and the warehouse read the same table; and the two that also
+write files, CREATE EXTERNAL TABLE ... AS and INSERT INTO an external table, recognized here and run by
+spectrum_writes.
 
-Only statements naming a table of an external schema are Spectrum DDL; the same words on a local table run
+Only statements naming a table of an external schema are Spectrum's; the same words on a local table run
 on the warehouse as before.
 """
 
@@ -27,20 +29,27 @@ _HIVE_TYPES = {"INT2": "smallint", "INT4": "int", "INT8": "bigint", "INTEGER": "
                "BPCHAR": "char", "CHARACTER": "char", "NVARCHAR": "varchar", "TEXT": "varchar(256)"}
 
 
+# How much of an INSERT is read to tell whether its target is an external table.
+_HEAD = 1_000
+
+
 @dataclass
 class SpectrumDdl:
-    action: str  # create, drop, add_partitions, drop_partitions
+    action: str  # create, drop, add_partitions, drop_partitions, create_as, insert
     schema: ExternalSchema
     table: str
     if_exists: bool = False  # IF EXISTS (drops) / IF NOT EXISTS (creates)
     table_input: dict[str, Any] = field(default_factory=dict)
     partitions: list[tuple[dict[str, str], str | None]] = field(default_factory=list)
+    query: str = ""  # create_as, insert: the SELECT whose rows are written
+    partition_names: list[str] = field(default_factory=list)  # create_as: PARTITIONED BY's column names
+    clauses: str = ""  # create_as: what follows the name and PARTITIONED BY (ROW FORMAT ... TABLE PROPERTIES)
 
 
 # The statements that may be Spectrum DDL, after any leading comments; checked without tokenizing the whole
 # statement, which for a long INSERT would cost more than running it.
-_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(CREATE\s+EXTERNAL\s+TABLE|DROP\s+TABLE|ALTER\s+TABLE)\b",
-                      re.I | re.S)
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(CREATE\s+EXTERNAL\s+TABLE|DROP\s+TABLE|ALTER\s+TABLE|"
+                      r"INSERT\s+INTO)\b", re.I | re.S)
 
 
 def recognize(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
@@ -50,9 +59,14 @@ def recognize(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | Non
         return None
     verb, statement = match.group(1).split()[0].upper(), sql[match.start(1):]
     if verb == "CREATE":
-        return _create(statement, schemas)
+        query_at = _query_start(statement)
+        if query_at is not None:
+            return _create_as(statement, query_at, schemas)
+        return create_ddl(statement, schemas)
     if verb == "DROP":
         return _drop(statement, schemas)
+    if verb == "INSERT":
+        return _insert(statement, schemas)
     return _alter(statement, schemas)
 
 
@@ -104,15 +118,13 @@ def _follows_column_name(tokens: list[Any], index: int) -> bool:
     return name.kind in ("word", "ident") and before.kind == "symbol" and before.text in ("(", ",")
 
 
-def _create(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl:
+def create_ddl(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl:
+    """CREATE EXTERNAL TABLE with its column list, as the Glue table it makes."""
     try:
         node = parse(_hive_text(sql), "athena")
     except SqlError as exc:
         raise RedshiftSqlError(f"syntax error in CREATE EXTERNAL TABLE: {exc.message}") from None
     if not isinstance(node, exp.Create) or not isinstance(node.this, exp.Schema):
-        if isinstance(node, exp.Create) and node.expression is not None:
-            raise RedshiftSqlError("CREATE EXTERNAL TABLE AS is not supported by this warehouse; create the table, "
-                                   "then UNLOAD into its location")
         raise RedshiftSqlError("CREATE EXTERNAL TABLE needs a column list")
     target = node.this.this
     assert isinstance(target, exp.Table)
@@ -125,6 +137,66 @@ def _create(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl:
     if not table_input["StorageDescriptor"].get("Location", "").lower().startswith("s3://"):
         raise RedshiftSqlError("CREATE EXTERNAL TABLE needs LOCATION 's3://bucket/prefix/'")
     return SpectrumDdl("create", schema, name, bool(node.args.get("exists")), table_input)
+
+
+def _query_start(sql: str) -> int | None:
+    """Where CREATE EXTERNAL TABLE ... AS's query starts: after the first AS outside parentheses that is
+    followed by SELECT, WITH or a parenthesis."""
+    tokens = tokenize(sql)
+    depth = 0
+    for index, token in enumerate(tokens[:-1]):
+        if token.kind == "symbol" and token.text in "()":
+            depth += 1 if token.text == "(" else -1
+        elif depth == 0 and token.kind == "word" and token.text == "AS":
+            following = tokens[index + 1]
+            if following.text in ("SELECT", "WITH", "("):
+                return following.start
+    return None
+
+
+def _create_as(sql: str, query_at: int, schemas: dict[str, ExternalSchema]) -> SpectrumDdl:
+    """CREATE EXTERNAL TABLE s.t [PARTITIONED BY (a, b)] ... AS SELECT: its columns come from the query."""
+    tokens = Tokens(sql[:query_at])
+    tokens.expect("CREATE", "EXTERNAL", "TABLE")
+    if_not_exists = tokens.accept("IF", "NOT", "EXISTS")
+    parts = tokens.qualified_name()
+    if len(parts) != 2:
+        raise RedshiftSqlError("CREATE EXTERNAL TABLE needs a table name qualified by an external schema")
+    schema = _external(parts[0], schemas, required=True)
+    assert schema is not None
+    following = tokens.peek()
+    if following is not None and following.text == "(":
+        raise RedshiftSqlError("CREATE EXTERNAL TABLE AS takes its columns from the query: drop the column list")
+    names: list[str] = []
+    if tokens.accept("PARTITIONED", "BY"):
+        tokens.expect_symbol("(")
+        while True:
+            names.append(tokens.name().lower())
+            if not tokens.accept_symbol(","):
+                break
+        tokens.expect_symbol(")")
+    rest = tokens.peek()
+    clauses = sql[rest.start:query_at] if rest is not None else ""
+    clauses = re.sub(r"\bAS\s*$", "", clauses.rstrip(), flags=re.I)
+    return SpectrumDdl("create_as", schema, parts[1].lower(), if_not_exists, query=sql[query_at:],
+                       partition_names=names, clauses=clauses)
+
+
+def _insert(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
+    """INSERT INTO an external table: its query's rows become new files of the table."""
+    tokens = Tokens(sql[:_HEAD])  # the target's name is near the start; a long INSERT is not tokenized twice
+    tokens.expect("INSERT", "INTO")
+    parts = tokens.qualified_name()
+    if len(parts) != 2:
+        return None
+    schema = _external(parts[0], schemas, required=False)
+    if schema is None:
+        return None
+    following = tokens.peek()
+    if following is None or not (following.text in ("SELECT", "WITH") or (
+            following.text == "(" and tokens.is_word("SELECT", "WITH", offset=1))):
+        raise RedshiftSqlError("INSERT into an external table takes a SELECT query (no column list or VALUES)")
+    return SpectrumDdl("insert", schema, parts[1].lower(), query=sql[following.start:])
 
 
 def _drop(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
@@ -173,7 +245,8 @@ def _alter(sql: str, schemas: dict[str, ExternalSchema]) -> SpectrumDdl | None:
 
 
 def run(ddl: SpectrumDdl, catalog: LakeCatalog | None, account: str, region: str) -> None:
-    """Writes the DDL to the Glue database behind the external schema."""
+    """Writes the DDL to the Glue database behind the external schema (not create_as and insert, which run
+    queries: see spectrum_writes)."""
     if catalog is None:
         raise RedshiftSqlError("The Glue Data Catalog is not available to this warehouse")
     lake_region = ddl.schema.region or region
@@ -183,18 +256,18 @@ def run(ddl: SpectrumDdl, catalog: LakeCatalog | None, account: str, region: str
         try:
             catalog.create_table(account, lake_region, database, ddl.table_input)
         except Exception as error:
-            if _code(error) == "AlreadyExistsException":
+            if error_code(error) == "AlreadyExistsException":
                 if ddl.if_exists:
                     return
                 raise RedshiftSqlError(f'relation "{qualified}" already exists') from None
-            if _code(error) == "EntityNotFoundException":
+            if error_code(error) == "EntityNotFoundException":
                 raise RedshiftSqlError(f"External database {database} does not exist in the Data Catalog") from None
             raise
         return
     try:
         table = catalog.get_table(account, lake_region, database, ddl.table)
     except Exception as error:
-        if _code(error) != "EntityNotFoundException":
+        if error_code(error) != "EntityNotFoundException":
             raise
         if ddl.action == "drop" and ddl.if_exists:
             return
@@ -218,11 +291,12 @@ def run(ddl: SpectrumDdl, catalog: LakeCatalog | None, account: str, region: str
     else:
         failures = catalog.delete_partitions(account, lake_region, database, ddl.table, values_list)
     for values, failure in failures:
-        if ddl.if_exists and _code(failure) in ("AlreadyExistsException", "EntityNotFoundException"):
+        if ddl.if_exists and error_code(failure) in ("AlreadyExistsException", "EntityNotFoundException"):
             continue
         verb = "already exists" if ddl.action == "add_partitions" else "does not exist"
         raise RedshiftSqlError(f"partition {values} of {qualified} {verb}")
 
 
-def _code(error: Exception) -> str:
+def error_code(error: Exception) -> str:
+    """The AWS error code of a catalog error (its class name for others)."""
     return str(getattr(error, "code", "") or type(error).__name__)
