@@ -207,8 +207,50 @@ def test_create_external_table_as_and_insert_write_lake_tables(sql: Sql, s3: Any
         f"CREATE EXTERNAL TABLE spectrum.c ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' "
         f"LOCATION 's3://{bucket}/lake/c/' AS SELECT 1 AS a")
     assert "INSERT has 1 expressions" in sql.error("INSERT INTO spectrum.buyers SELECT 1")
+    glue.create_table(DatabaseName=lake, TableInput={
+        "Name": "ice", "TableType": "EXTERNAL_TABLE", "Parameters": {"table_type": "ICEBERG"},
+        "StorageDescriptor": {"Columns": [{"Name": "a", "Type": "int"}], "Location": f"s3://{bucket}/lake/ice/",
+                              **PARQUET}})
+    assert "cannot write to an Iceberg table" in sql.error("INSERT INTO spectrum.ice SELECT 1")
+    glue.delete_table(DatabaseName=lake, Name="ice")
     assert "no column list or VALUES" in sql.error("INSERT INTO spectrum.buyers VALUES (9, 'x')")
     assert "transaction block" in sql.error("BEGIN; INSERT INTO spectrum.buyers SELECT 9, 'x'; END")
     assert [t["Name"] for t in glue.get_tables(DatabaseName=lake)["TableList"]] == ["buyers", "sales_lake"]
     assert "lake/c/" not in str(s3.list_objects_v2(Bucket=bucket, Prefix="lake/"))
     assert sql.rows("SELECT count(*) FROM spectrum.buyers") == [[3]]
+
+
+def test_iceberg_tables_are_read_from_their_current_snapshot(sql: Sql, s3: Any, bucket: str, glue: Any,
+                                                             fogbank: Any) -> None:
+    lake = unique_name("ice").replace("-", "_")
+    glue.create_database(DatabaseInput={"Name": lake})
+    athena = fogbank.client("athena")
+
+    def athena_run(statement: str) -> None:
+        query_id = athena.start_query_execution(
+            QueryString=statement, QueryExecutionContext={"Database": lake},
+            ResultConfiguration={"OutputLocation": f"s3://{bucket}/athena/"})["QueryExecutionId"]
+        for _ in range(300):
+            status = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+            if status["State"] not in ("QUEUED", "RUNNING"):
+                break
+        assert status["State"] == "SUCCEEDED", status
+
+    athena_run(f"CREATE TABLE events (id bigint, kind string, amount decimal(9,2), day date) PARTITIONED BY (day) "
+               f"LOCATION 's3://{bucket}/ice/events/' TBLPROPERTIES ('table_type'='ICEBERG')")
+    athena_run("INSERT INTO events VALUES (1, 'a', 1.50, DATE '2024-01-01'), (2, 'b', 2.50, DATE '2024-01-01'), "
+               "(3, 'c', 3.50, DATE '2024-01-02')")
+    # Rewrites leave the old files in the table's folder; only the current snapshot's files hold its rows.
+    athena_run("UPDATE events SET kind = 'B' WHERE id = 2")
+    athena_run("DELETE FROM events WHERE id = 3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="ice/events/data/")["Contents"]]
+    assert len([k for k in keys if k.endswith(".parquet")]) > 2
+
+    sql.ok(f"CREATE EXTERNAL SCHEMA lakeice FROM DATA CATALOG DATABASE '{lake}' "
+           "IAM_ROLE 'arn:aws:iam::000000000000:role/spectrum'")
+    assert sql.rows("SELECT id, kind, amount, day FROM lakeice.events ORDER BY id") == [
+        [1, "a", "1.50", "2024-01-01"], [2, "B", "2.50", "2024-01-01"]]
+    sql.ok("CREATE TABLE budgets (kind VARCHAR(4), cap DECIMAL(9,2))")
+    sql.ok("INSERT INTO budgets VALUES ('a', 1.00), ('B', 5.00)")
+    assert sql.rows("SELECT e.id FROM lakeice.events e JOIN budgets b ON b.kind = e.kind WHERE e.amount > b.cap") \
+        == [[1]]

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from fogbank.services.redshift_data import commands, external, loading, spectrum, spectrum_writes, unloading
+from fogbank.services.redshift_data import (
+    commands,
+    external,
+    external_iceberg,
+    loading,
+    spectrum,
+    spectrum_writes,
+    unloading,
+)
 from fogbank.services.redshift_data.commands import (
     CopyCommand,
     DatabaseCommand,
@@ -38,6 +46,7 @@ from fogbank.services.redshift_data.sqltext import leading_words, split_statemen
 from fogbank.services.redshift_data.statements import INTERRUPTED, StatementStore
 from fogbank.services.redshift_data.translate import Dialect, ExternalRef, Translated, translate, translate_query
 from fogbank.services.redshift_data.warehouse import ExternalSchema, Warehouses
+from fogbank.services.s3.local_access import S3LocalAccess
 
 if TYPE_CHECKING:
     from fogbank.services.s3.provider import S3Provider
@@ -369,7 +378,11 @@ class Runner:
             assert catalog is not None
             partitions = external.lake_partitions(catalog, account, schema.region or region,
                                                   schema.glue_database, table)
-            view = external.view_sql(cursor, table, partitions, S3Access(self.s3, account, region), scratch)
+            access = S3Access(self.s3, account, region)
+            if external_iceberg.is_iceberg(table):
+                view = external_iceberg.view_sql(table, S3LocalAccess(self.s3), access, scratch)
+            else:
+                view = external.view_sql(cursor, table, partitions, access, scratch)
             cursor.execute(f'CREATE OR REPLACE TEMP VIEW "{ref.view}" AS {view}')
 
     def _run_translated(self, job: Job, cursor: duckdb.DuckDBPyConnection, translated: Translated,

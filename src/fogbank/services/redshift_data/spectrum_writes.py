@@ -149,6 +149,9 @@ def _insert(ddl: SpectrumDdl, cursor: duckdb.DuckDBPyConnection, query_sql: str,
 
 def _writable_format(table: dict[str, Any]) -> tuple[str, str]:
     """("parquet" | "text", field delimiter) of a table Spectrum can write."""
+    if str((table.get("Parameters") or {}).get("table_type", "")).upper() == "ICEBERG":
+        # Files put beside an Iceberg table's data are in none of its snapshots: the rows would be lost.
+        raise RedshiftSqlError("Spectrum cannot write to an Iceberg table here; write it with Athena's INSERT INTO")
     kind, serde = table_format(table)
     if kind == "parquet":
         return kind, ""
