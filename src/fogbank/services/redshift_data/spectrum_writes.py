@@ -101,7 +101,7 @@ def _create_as(ddl: SpectrumDdl, cursor: duckdb.DuckDBPyConnection, query_sql: s
     partitioned = (" PARTITIONED BY (" + ", ".join(f"`{p}` {types[p]}" for p in ddl.partition_names) + ")"
                    if ddl.partition_names else "")
     made = spectrum.create_ddl(f"CREATE EXTERNAL TABLE {quote_ident(ddl.schema.name)}.{quote_ident(ddl.table)} "
-                               f"({columns}){partitioned} {ddl.clauses}", {ddl.schema.name: ddl.schema})
+                               f"({columns}){partitioned} {ddl.clauses}", {ddl.schema.name.lower(): ddl.schema})
     table = {**made.table_input, "Name": ddl.table}
     kind, delimiter = _writable_format(table)
     location = _folder(table["StorageDescriptor"]["Location"])
