@@ -19,13 +19,13 @@ from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.tables import (
     ICEBERG_PROPERTIES,
     encode_presto_view,
-    is_iceberg,
     partition_location,
     table_info,
 )
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import AlreadyExistsException, EntityNotFoundException, InvalidInputException
 from fogbank.services.glue.hive_tables import column_defs, external_table_input, literal_text, partition_specs
+from fogbank.services.glue.records import is_iceberg
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 

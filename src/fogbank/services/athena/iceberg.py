@@ -49,11 +49,12 @@ from fogbank.engines import sql as sqlengine
 from fogbank.engines.sql import SqlError, duckdb_type, quote_ident, quote_literal
 from fogbank.services.athena.engine import Engine, Outcome, duckdb_failure, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
-from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog, is_iceberg
+from fogbank.services.athena.iceberg_catalog import GlueIcebergCatalog
 from fogbank.services.athena.iceberg_scan import columns_of
 from fogbank.services.athena.scan import PlannedScan
 from fogbank.services.athena.tables import ICEBERG_PROPERTIES
 from fogbank.services.glue.errors import EntityNotFoundException
+from fogbank.services.glue.records import is_iceberg
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 # Table properties Athena accepts on Iceberg tables (CREATE TABLE TBLPROPERTIES and CTAS WITH).

@@ -51,13 +51,13 @@ from pyiceberg.types import (
 )
 from pyiceberg.view import View
 
-from fogbank.services.athena.tables import is_iceberg
 from fogbank.services.glue.catalog import GlueCatalog
 from fogbank.services.glue.errors import (
     AlreadyExistsException,
     ConcurrentModificationException,
     EntityNotFoundException,
 )
+from fogbank.services.glue.records import is_iceberg
 
 METADATA_LOCATION = "metadata_location"
 _GLUE_ONLY = ("DatabaseName", "CreateTime", "UpdateTime", "IsRegisteredWithLakeFormation", "CatalogId",

@@ -36,11 +36,6 @@ ICEBERG_PROPERTIES = {"table_type", "format", "write_compression", "optimize_rew
                       "sort_order", "classification"}
 
 
-def is_iceberg(table: dict[str, Any]) -> bool:
-    """Whether a Glue table record is an Iceberg table (its files are found through its metadata)."""
-    return str((table.get("Parameters") or {}).get("table_type", "")).upper() == "ICEBERG"
-
-
 @dataclass(frozen=True)
 class StorageFormat:
     kind: str  # parquet | orc | avro | json | text | regex

@@ -23,8 +23,9 @@ from pyiceberg.io import InputFile, InputStream
 from pyiceberg.serializers import FromInputFile
 from pyiceberg.table.metadata import TableMetadata
 
-from fogbank.services.athena.iceberg_catalog import METADATA_LOCATION, glue_table_input, is_iceberg
+from fogbank.services.athena.iceberg_catalog import METADATA_LOCATION, glue_table_input
 from fogbank.services.glue.layout import glob_regex, table_name
+from fogbank.services.glue.records import is_iceberg
 from fogbank.services.glue.s3source import S3Object, S3Source, parse_s3_path
 
 DEFAULT_DEPTH = 10

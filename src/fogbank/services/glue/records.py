@@ -82,6 +82,12 @@ def partition_record(account: str, database: str, table: str, given: dict[str, A
     return record
 
 
+def is_iceberg(table: dict[str, Any]) -> bool:
+    """Whether a Glue table record is an Iceberg table (its files are found through its metadata, not its
+    folder)."""
+    return str((table.get("Parameters") or {}).get("table_type", "")).upper() == "ICEBERG"
+
+
 def partition_key_types(table: dict[str, Any]) -> dict[str, str]:
     return {k["Name"].lower(): k.get("Type") or "string" for k in table.get("PartitionKeys") or []}
 

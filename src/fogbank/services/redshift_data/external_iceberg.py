@@ -14,10 +14,6 @@ from fogbank.services.redshift_data.s3io import S3Access, S3Object, Scratch, par
 from fogbank.services.s3.local_access import S3LocalAccess
 
 
-def is_iceberg(table: dict[str, Any]) -> bool:
-    return str((table.get("Parameters") or {}).get("table_type", "")).upper() == "ICEBERG"
-
-
 def view_sql(table: dict[str, Any], local: S3LocalAccess, s3: S3Access, scratch: Scratch) -> str:
     """A SELECT over the rows of the table's current snapshot, typed as its schema says."""
     from pyiceberg.catalog.noop import NoopCatalog

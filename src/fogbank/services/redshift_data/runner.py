@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from fogbank.services.glue.records import is_iceberg
 from fogbank.services.redshift_data import (
     commands,
     external,
@@ -379,7 +380,7 @@ class Runner:
             partitions = external.lake_partitions(catalog, account, schema.region or region,
                                                   schema.glue_database, table)
             access = S3Access(self.s3, account, region)
-            if external_iceberg.is_iceberg(table):
+            if is_iceberg(table):
                 view = external_iceberg.view_sql(table, S3LocalAccess(self.s3), access, scratch)
             else:
                 view = external.view_sql(cursor, table, partitions, access, scratch)

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import duckdb
 
 from fogbank.services.glue.hive_types import from_duckdb
+from fogbank.services.glue.records import is_iceberg
 from fogbank.services.redshift_data import spectrum
 from fogbank.services.redshift_data.external import LakeCatalog, duckdb_type, table_format
 from fogbank.services.redshift_data.loading import literal, quote_ident
@@ -80,12 +81,7 @@ def _create_as(ddl: SpectrumDdl, cursor: duckdb.DuckDBPyConnection, query_sql: s
         if ddl.if_exists:
             return 0
         raise RedshiftSqlError(f'relation "{lake.qualified}" already exists')
-    try:
-        relation = cursor.sql(query_sql)
-    except duckdb.Error as error:
-        raise RedshiftSqlError(str(error).split("\n")[0]) from None
-    if relation is None:
-        raise RedshiftSqlError("CREATE EXTERNAL TABLE AS needs a query that returns rows")
+    relation = _bind(cursor, query_sql)
     names = [str(n).lower() for n in relation.columns]
     types = {name: from_duckdb(t) for name, t in zip(names, relation.types, strict=True)}
     repeated = sorted({n for n in names if names.count(n) > 1})
@@ -125,11 +121,7 @@ def _insert(ddl: SpectrumDdl, cursor: duckdb.DuckDBPyConnection, query_sql: str,
     kind, delimiter = _writable_format(table)
     columns = [(str(c["Name"]), str(c["Type"])) for c in table["StorageDescriptor"].get("Columns") or []]
     keys = [(str(k["Name"]), str(k.get("Type") or "string")) for k in table.get("PartitionKeys") or []]
-    try:
-        relation = cursor.sql(query_sql)
-    except duckdb.Error as error:
-        raise RedshiftSqlError(str(error).split("\n")[0]) from None
-    width = len(relation.columns) if relation is not None else 0
+    width = len(_bind(cursor, query_sql).columns)
     if width != len(columns) + len(keys):
         raise RedshiftSqlError(f"INSERT has {width} expressions but {lake.qualified} has {len(columns) + len(keys)} "
                                "columns (its partition columns last)")
@@ -147,9 +139,20 @@ def _insert(ddl: SpectrumDdl, cursor: duckdb.DuckDBPyConnection, query_sql: str,
     return count
 
 
+def _bind(cursor: duckdb.DuckDBPyConnection, query_sql: str) -> duckdb.DuckDBPyRelation:
+    """The query's output columns, bound but not run."""
+    try:
+        relation = cursor.sql(query_sql)
+    except duckdb.Error as error:
+        raise RedshiftSqlError(str(error).split("\n")[0]) from None
+    if relation is None:
+        raise RedshiftSqlError("the statement needs a query that returns rows")
+    return relation
+
+
 def _writable_format(table: dict[str, Any]) -> tuple[str, str]:
     """("parquet" | "text", field delimiter) of a table Spectrum can write."""
-    if str((table.get("Parameters") or {}).get("table_type", "")).upper() == "ICEBERG":
+    if is_iceberg(table):
         # Files put beside an Iceberg table's data are in none of its snapshots: the rows would be lost.
         raise RedshiftSqlError("Spectrum cannot write to an Iceberg table here; write it with Athena's INSERT INTO")
     kind, serde = table_format(table)
