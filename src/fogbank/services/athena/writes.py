@@ -12,7 +12,6 @@ import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from sqlglot import exp
 
@@ -22,7 +21,7 @@ from fogbank.services.athena.engine import Engine, Outcome, hive_type_of
 from fogbank.services.athena.errors import QueryFailed
 from fogbank.services.athena.readers import require_avro
 from fogbank.services.athena.tables import ICEBERG_PROPERTIES, TableInfo, partition_location, table_info
-from fogbank.services.glue.hive_tables import literal_text, storage_descriptor
+from fogbank.services.glue.hive_tables import folder_values, literal_text, storage_descriptor
 from fogbank.services.s3.local_access import S3LocalError, split_uri
 
 _CTAS_PROPERTIES = {"format", "external_location", "partitioned_by", "bucketed_by", "bucket_count",
@@ -250,8 +249,7 @@ class Writes:
                 relative = path.parent.relative_to(out_dir).as_posix()
                 relative = "" if relative == "." else relative + "/"
                 if partition_by:
-                    values = [unquote(part.partition("=")[2]) for part in relative.strip("/").split("/")]
-                    partitions[tuple(values)] = None
+                    partitions[tuple(folder_values(relative))] = None
                 suffix = "".join(Path(file_name).suffixes)
                 key = f"{prefix}{relative}{self.ctx.query_id}_{index}{suffix}"
                 try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from sqlglot import exp
 
@@ -167,3 +168,9 @@ def partition_specs(text: str, quotes: str = '`"') -> list[tuple[dict[str, str],
         specs.append((spec, location))
         pos = match.end()
     return specs
+
+
+def folder_values(relative: str) -> list[str]:
+    """The partition values a Hive-style folder path names (`day=2024-01-01/kind=a%2Fb`), unescaped as the
+    writers (DuckDB, Hive) escaped them."""
+    return [unquote(part.partition("=")[2]) for part in relative.strip("/").split("/")]

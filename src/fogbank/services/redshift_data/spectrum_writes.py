@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
-from urllib.parse import unquote
 
 import duckdb
 
+from fogbank.services.glue.hive_tables import folder_values
 from fogbank.services.glue.hive_types import from_duckdb
 from fogbank.services.glue.records import is_iceberg
 from fogbank.services.redshift_data import spectrum
@@ -202,8 +202,7 @@ def _write_files(cursor: duckdb.DuckDBPyConnection, select: str, kind: str, deli
         relative = folder.relative_to(output).as_posix()
         folder_prefix = "" if relative == "." else relative + "/"
         if partition_by:
-            values = tuple(unquote(part.partition("=")[2]) for part in relative.split("/"))
-            partitions[values] = f"{location}{folder_prefix}"
+            partitions[tuple(folder_values(relative))] = f"{location}{folder_prefix}"
         for index, path in enumerate(sorted(p for p in files if p.parent == folder)):
             content_type = "application/octet-stream" if kind == "parquet" else "text/plain"
             s3.upload(path, bucket, f"{prefix}{folder_prefix}{stem}{index:02d}{suffix}", content_type)
